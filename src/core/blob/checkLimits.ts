@@ -1,0 +1,109 @@
+// The firmware's limits, checked on layers before they are encoded (the firmware checks none of
+// them: a u8 field that overflows silently wraps). validateBlob applies the same rules to
+// records decoded from a file.
+import { FirmwareLimitError } from '../errors.js';
+import { LAYER_TYPE_NAMES, LayerType, type Layer, type Shape3, shapeElements } from './blobFormat.js';
+
+export const U8_MAX = 255;
+export const U16_MAX = 65535;
+
+export interface RecordProblem {
+  message: string;
+  hint?: string;
+}
+
+type RecordShape = Pick<Layer, 'type' | 'in' | 'out' | 'kernel' | 'stride' | 'padding'>;
+
+/** Field ranges, element-count limits and the internal consistency of one record. */
+export function recordProblems(r: RecordShape): RecordProblem[] {
+  const problems: RecordProblem[] = [];
+  const name = LAYER_TYPE_NAMES[r.type as LayerType];
+  if (!name) return [{ message: `unknown layer type ${r.type} (the firmware knows 1–6)` }];
+
+  const u8 = (field: string, value: number, hint: string) => {
+    if (value > U8_MAX) problems.push({ message: `${field} ${value} exceeds the firmware's limit of ${U8_MAX}`, hint });
+  };
+  const u16 = (field: string, value: number, hint: string) => {
+    if (value > U16_MAX) problems.push({ message: `${field} ${value} exceeds the firmware's limit of ${U16_MAX}`, hint });
+  };
+  u8('input channels', r.in.c, 'Use at most 255 channels per layer');
+  u8('output channels', r.out.c, 'Use at most 255 channels per layer');
+  u8('kernel size', r.kernel, 'Use a kernel of at most 255');
+  u8('stride', r.stride, 'Use a stride of at most 255');
+  u8('padding', r.padding, 'Use a padding of at most 255');
+  for (const [field, v] of [['input height', r.in.h], ['input width', r.in.w], ['output height', r.out.h], ['output width', r.out.w]] as const) {
+    u16(field, v, 'Use a smaller input image');
+  }
+  for (const [field, s] of [['input', r.in], ['output', r.out]] as const) {
+    if (s.c <= 0 || s.h <= 0 || s.w <= 0) problems.push({ message: `${field} shape ${s.c}×${s.h}×${s.w} has a zero dimension` });
+  }
+  if (problems.length) return problems;
+
+  const inElems = shapeElements(r.in);
+  const outElems = shapeElements(r.out);
+  const counted = (what: string, n: number, hint: string) => {
+    if (n > U16_MAX) problems.push({ message: `${what} ${n} exceeds ${U16_MAX}: the firmware counts it in 16 bits and would process only ${n % 65536}`, hint });
+  };
+  switch (r.type) {
+    case LayerType.Conv2D: {
+      if (r.stride < 1) problems.push({ message: 'stride is 0' });
+      else {
+        const h = Math.floor((r.in.h + 2 * r.padding - r.kernel) / r.stride) + 1;
+        const w = Math.floor((r.in.w + 2 * r.padding - r.kernel) / r.stride) + 1;
+        if (r.kernel < 1 || h !== r.out.h || w !== r.out.w) {
+          problems.push({ message: `output ${r.out.h}×${r.out.w} does not follow from input ${r.in.h}×${r.in.w}, kernel ${r.kernel}, stride ${r.stride}, padding ${r.padding} (expected ${h}×${w})` });
+        }
+      }
+      break;
+    }
+    case LayerType.MaxPool2D: {
+      if (r.out.c !== r.in.c) problems.push({ message: `output channels ${r.out.c} differ from input channels ${r.in.c}; the firmware pools ${r.in.c}` });
+      if (r.stride < 1) problems.push({ message: 'stride is 0' });
+      else {
+        const h = Math.floor((r.in.h - r.kernel) / r.stride) + 1;
+        const w = Math.floor((r.in.w - r.kernel) / r.stride) + 1;
+        if (r.kernel < 1 || h !== r.out.h || w !== r.out.w) {
+          problems.push({ message: `output ${r.out.h}×${r.out.w} does not follow from input ${r.in.h}×${r.in.w}, kernel ${r.kernel}, stride ${r.stride} (expected ${h}×${w})` });
+        }
+      }
+      break;
+    }
+    case LayerType.ReLU:
+    case LayerType.Softmax:
+      counted(`${name} element count`, outElems, 'Reduce the size of the tensor before this layer (e.g. with pooling)');
+      if (inElems !== outElems) problems.push({ message: `input has ${inElems} elements but output ${outElems}` });
+      break;
+    case LayerType.Flatten:
+      if (inElems !== outElems) problems.push({ message: `input has ${inElems} elements but output ${outElems}` });
+      break;
+    case LayerType.Linear:
+      counted('Linear in_features', inElems, 'Reduce the input of this layer (e.g. pool before flattening)');
+      counted('Linear out_features', outElems, 'Use fewer output features');
+      break;
+  }
+  return problems;
+}
+
+/** Checks layers produced by lowering; throws a FirmwareLimitError naming the ONNX node. */
+export function checkLimits(layers: readonly Layer[]): void {
+  if (layers.length === 0) throw new FirmwareLimitError('the model has no layers to run');
+  let prev: Shape3 | undefined;
+  layers.forEach((layer, i) => {
+    const where = layer.sources[0];
+    const fail = (p: RecordProblem) => {
+      const prefix = where ? '' : `layer ${i} (${LAYER_TYPE_NAMES[layer.type]}): `;
+      throw new FirmwareLimitError(prefix + p.message, { node: where, hint: p.hint });
+    };
+    const problems = recordProblems(layer);
+    if (problems.length) fail(problems[0]);
+    if (prev && shapeElements(prev) !== shapeElements(layer.in)) {
+      fail({ message: `input ${layer.in.c}×${layer.in.h}×${layer.in.w} does not match the previous layer's output ${prev.c}×${prev.h}×${prev.w}` });
+    }
+    prev = layer.out;
+  });
+  const inputElems = shapeElements(layers[0].in);
+  const scratch = Math.max(...layers.map((l) => shapeElements(l.out)));
+  if (inputElems > scratch) {
+    throw new FirmwareLimitError(`the input (${inputElems} values) is larger than every layer's output (${scratch}); the firmware would refuse it with "model scratch too small"`);
+  }
+}

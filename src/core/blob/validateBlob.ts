@@ -1,0 +1,87 @@
+// Checks a blob from anyone before it runs: everything that would make the firmware read outside
+// the file or its scratch buffers, fault on an unaligned load, or compute nonsense.
+import { BlobFormatError } from '../errors.js';
+import { BLOB_MAGIC, LAYER_TYPE_NAMES, LayerType, type LayerRecord, shapeElements } from './blobFormat.js';
+import { recordProblems } from './checkLimits.js';
+import { decodeBlob, type DecodedBlob } from './decodeBlob.js';
+
+export interface BlobIssue {
+  layerIndex?: number;
+  message: string;
+  hint?: string;
+}
+
+export interface BlobValidation {
+  blob: DecodedBlob;
+  errors: BlobIssue[];
+  warnings: BlobIssue[];
+}
+
+/** Weight and bias float counts a record makes the firmware read. */
+export function parameterCounts(r: LayerRecord): { weights: number; bias: number } {
+  if (r.type === LayerType.Conv2D) return { weights: r.out.c * r.in.c * r.kernel * r.kernel, bias: r.out.c };
+  if (r.type === LayerType.Linear) {
+    const inF = shapeElements(r.in) & 0xffff;
+    const outF = shapeElements(r.out) & 0xffff;
+    return { weights: inF * outF, bias: outF };
+  }
+  return { weights: 0, bias: 0 };
+}
+
+/** Throws BlobFormatError only when the bytes cannot even be decoded; otherwise reports issues. */
+export function validateBlob(bytes: Uint8Array): BlobValidation {
+  const blob = decodeBlob(bytes);
+  const errors: BlobIssue[] = [];
+  const warnings: BlobIssue[] = [];
+  if (blob.magic !== BLOB_MAGIC) {
+    warnings.push({ message: `magic is 0x${blob.magic.toString(16).padStart(8, '0')}, not 0x434e4e01 (the firmware does not check it)` });
+  }
+  const { records } = blob;
+  records.forEach((r, i) => {
+    for (const p of recordProblems(r)) errors.push({ layerIndex: i, ...p });
+    if (i > 0 && shapeElements(records[i - 1].out) !== shapeElements(r.in)) {
+      const p = records[i - 1].out;
+      errors.push({ layerIndex: i, message: `input ${r.in.c}×${r.in.h}×${r.in.w} (${shapeElements(r.in)} values) does not match the previous layer's output ${p.c}×${p.h}×${p.w} (${shapeElements(p)} values)` });
+    }
+    checkParameterRanges(blob, r, i, errors, warnings);
+  });
+  const inputElems = shapeElements(records[0].in);
+  const scratch = Math.max(...records.map((r) => shapeElements(r.out)));
+  if (scratch > 0 && inputElems > scratch) {
+    errors.push({ message: `the input (${inputElems} values) is larger than every layer's output (${scratch}): the firmware raises "model scratch too small" on every inference`, hint: 'Convert the ONNX model with cpml, which adds a shape-keeping Flatten first' });
+  }
+  return { blob, errors, warnings };
+}
+
+function checkParameterRanges(blob: DecodedBlob, r: LayerRecord, i: number, errors: BlobIssue[], warnings: BlobIssue[]): void {
+  const { weights, bias } = parameterCounts(r);
+  if (weights === 0 && bias === 0) return;
+  const name = LAYER_TYPE_NAMES[r.type as LayerType];
+  const fileEnd = blob.bytes.length;
+  const ranges = [['weights', r.weightOffset, weights], ['bias', r.biasOffset, bias]] as const;
+  for (const [what, offset, count] of ranges) {
+    if (offset % 4 !== 0) {
+      errors.push({ layerIndex: i, message: `${name} ${what} offset ${offset} is not 4-byte aligned: the RP2040 (Cortex-M0+) faults on unaligned float loads` });
+    }
+    const end = blob.weightsStart + offset + count * 4;
+    if (end > fileEnd) {
+      errors.push({ layerIndex: i, message: `${name} ${what} (${count} floats at offset ${offset}) end at byte ${end}, past the end of the file (${fileEnd} bytes): the firmware would read outside the model` });
+    }
+  }
+  const wEnd = r.weightOffset + weights * 4;
+  const bEnd = r.biasOffset + bias * 4;
+  if (r.biasOffset < wEnd && r.weightOffset < bEnd) {
+    warnings.push({ layerIndex: i, message: `${name} bias (offset ${r.biasOffset}) overlaps its weights (offset ${r.weightOffset}): this is the reference converter's bug for layers without bias, and the results will be wrong`, hint: 'Convert the ONNX model with cpml, which writes a zero bias' });
+  }
+}
+
+/** validateBlob, throwing the first error as a BlobFormatError. */
+export function assertValidBlob(bytes: Uint8Array): BlobValidation {
+  const result = validateBlob(bytes);
+  const first = result.errors[0];
+  if (first) {
+    const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more problem${result.errors.length > 2 ? 's' : ''})` : '';
+    throw new BlobFormatError(first.message + more, { layerIndex: first.layerIndex, hint: first.hint });
+  }
+  return result;
+}

@@ -1,0 +1,74 @@
+// What lowering knows while it walks the graph's single chain from input to output.
+import { UnsupportedModelError, type NodeRef } from '../errors.js';
+import type { Layer, Shape3 } from '../blob/blobFormat.js';
+import type { ConstantFolder } from './foldConstants.js';
+import { elementCount, type OnnxGraph, type OnnxNode, type Tensor } from './onnxGraph.js';
+
+export interface ChainState {
+  graph: OnnxGraph;
+  /** Name of the tensor the chain has reached. */
+  tensor: string;
+  /** Its ONNX shape, batch fixed to 1. */
+  dims: number[];
+  /** How the blob records it (only the element count matters for non-spatial layers). */
+  record: Shape3;
+  layers: Layer[];
+  /** True when the last layer produced `tensor`, so a following Add/BatchNormalization can fold into it. */
+  lastLayerIsCurrent: boolean;
+  /** Things the user should know about the conversion (folds, added layers). */
+  notes: string[];
+  constants: ConstantFolder;
+}
+
+/** Lowers one node: pushes layers and/or updates dims and record. */
+export type OpLowering = (node: OnnxNode, state: ChainState) => void;
+
+export function nodeRef(node: OnnxNode): NodeRef {
+  return { name: node.name, index: node.index, op: node.op };
+}
+
+/** 'name' or #index, for notes. */
+export function nodeLabel(ref: NodeRef): string {
+  return ref.name ? `'${ref.name}'` : `#${ref.index}`;
+}
+
+export function refuse(node: OnnxNode, message: string, hint?: string): never {
+  throw new UnsupportedModelError(message, { node: nodeRef(node), hint });
+}
+
+/** The firmware's record shape for a flat vector of n values. */
+export function flatRecord(n: number): Shape3 {
+  // Small vectors as (n,1,1), like the reference converter; wider ones along the u16 width.
+  return n <= 255 ? { c: n, h: 1, w: 1 } : { c: 1, h: 1, w: n };
+}
+
+/** Record shape for a logical ONNX shape: NCHW as is, anything else as a flat vector. */
+export function recordFor(dims: number[]): Shape3 {
+  if (dims.length === 4) return { c: dims[1], h: dims[2], w: dims[3] };
+  return flatRecord(elementCount(dims));
+}
+
+/** A constant input (initializer, Constant node or folded shape computation), or a refusal. */
+export function constantInput(node: OnnxNode, state: ChainState, index: number, what: string): Tensor {
+  const name = node.inputs[index];
+  const value = name ? state.constants.resolve(name) : undefined;
+  if (!value) {
+    refuse(node, `its ${what} ('${name ?? ''}') is not a constant`,
+      'The converter needs weights and shapes stored in the model (initializers); export with do_constant_folding=True');
+  }
+  return value;
+}
+
+export function floatConstant(node: OnnxNode, state: ChainState, index: number, what: string): Float32Array {
+  const t = constantInput(node, state, index, what);
+  return t.kind === 'float' ? t.data : Float32Array.from(t.data);
+}
+
+/** Names the node's outputs beyond the first that something uses (e.g. MaxPool indices, Dropout mask). */
+export function usedExtraOutputs(node: OnnxNode, graph: OnnxGraph): string[] {
+  const extra = node.outputs.slice(1).filter(Boolean);
+  if (!extra.length) return [];
+  const used = new Set(graph.nodes.flatMap((n) => n.inputs));
+  for (const o of graph.outputs) used.add(o.name);
+  return extra.filter((o) => used.has(o));
+}
