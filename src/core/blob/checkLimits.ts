@@ -102,7 +102,7 @@ export function checkLimits(layers: readonly Layer[]): void {
     prev = layer.out;
   });
   const inputElems = shapeElements(layers[0].in);
-  const scratch = Math.max(...layers.map((l) => shapeElements(l.out)));
+  const scratch = layers.reduce((max, l) => Math.max(max, shapeElements(l.out)), 0); // no spread: 100k+ layers would overflow the stack
   if (inputElems > scratch) {
     throw new FirmwareLimitError(`the input (${inputElems} values) is larger than every layer's output (${scratch}); the firmware would refuse it with "model scratch too small"`);
   }

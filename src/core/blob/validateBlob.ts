@@ -9,6 +9,11 @@ export interface BlobIssue {
   layerIndex?: number;
   message: string;
   hint?: string;
+  /**
+   * Set on the "input larger than every layer's output" error: the firmware loads such a blob
+   * and raises RuntimeError("model scratch too small") on each inference instead.
+   */
+  scratchTooSmall?: boolean;
 }
 
 export interface BlobValidation {
@@ -37,23 +42,25 @@ export function validateBlob(bytes: Uint8Array): BlobValidation {
     warnings.push({ message: `magic is 0x${blob.magic.toString(16).padStart(8, '0')}, not 0x434e4e01 (the firmware does not check it)` });
   }
   const { records } = blob;
+  const weightRanges = records.map((r) => ({ start: r.weightOffset, end: r.weightOffset + parameterCounts(r).weights * 4 }));
   records.forEach((r, i) => {
     for (const p of recordProblems(r)) errors.push({ layerIndex: i, ...p });
     if (i > 0 && shapeElements(records[i - 1].out) !== shapeElements(r.in)) {
       const p = records[i - 1].out;
       errors.push({ layerIndex: i, message: `input ${r.in.c}×${r.in.h}×${r.in.w} (${shapeElements(r.in)} values) does not match the previous layer's output ${p.c}×${p.h}×${p.w} (${shapeElements(p)} values)` });
     }
-    checkParameterRanges(blob, r, i, errors, warnings);
+    checkParameterRanges(blob, r, i, weightRanges, errors, warnings);
   });
   const inputElems = shapeElements(records[0].in);
-  const scratch = Math.max(...records.map((r) => shapeElements(r.out)));
+  const scratch = records.reduce((max, r) => Math.max(max, shapeElements(r.out)), 0); // no spread: a blob may hold 100k+ records
   if (scratch > 0 && inputElems > scratch) {
-    errors.push({ message: `the input (${inputElems} values) is larger than every layer's output (${scratch}): the firmware raises "model scratch too small" on every inference`, hint: 'Convert the ONNX model with cpml, which adds a shape-keeping Flatten first' });
+    errors.push({ message: `the input (${inputElems} values) is larger than every layer's output (${scratch}): the firmware raises "model scratch too small" on every inference`, hint: 'Convert the ONNX model with cpml, which adds a shape-keeping Flatten first', scratchTooSmall: true });
   }
   return { blob, errors, warnings };
 }
 
-function checkParameterRanges(blob: DecodedBlob, r: LayerRecord, i: number, errors: BlobIssue[], warnings: BlobIssue[]): void {
+function checkParameterRanges(blob: DecodedBlob, r: LayerRecord, i: number, weightRanges: readonly { start: number; end: number }[],
+  errors: BlobIssue[], warnings: BlobIssue[]): void {
   const { weights, bias } = parameterCounts(r);
   if (weights === 0 && bias === 0) return;
   const name = LAYER_TYPE_NAMES[r.type as LayerType];
@@ -72,15 +79,27 @@ function checkParameterRanges(blob: DecodedBlob, r: LayerRecord, i: number, erro
   const bEnd = r.biasOffset + bias * 4;
   if (r.biasOffset < wEnd && r.weightOffset < bEnd) {
     warnings.push({ layerIndex: i, message: `${name} bias (offset ${r.biasOffset}) overlaps its weights (offset ${r.weightOffset}): this is the reference converter's bug for layers without bias, and the results will be wrong`, hint: 'Convert the ONNX model with cpml, which writes a zero bias' });
+    return;
+  }
+  // The reference converter writes bias offset 0 for every layer without bias: for layers after
+  // the first, that is the first layer's weights.
+  const other = bias > 0 ? weightRanges.findIndex((w, j) => j !== i && w.end > w.start && r.biasOffset < w.end && w.start < bEnd) : -1;
+  if (other >= 0) {
+    warnings.push({ layerIndex: i, message: `${name} bias (offset ${r.biasOffset}) overlaps the weights of layer ${other} (offset ${weightRanges[other].start}): this is the reference converter's bug for layers without bias, and the results will be wrong`, hint: 'Convert the ONNX model with cpml, which writes a zero bias' });
   }
 }
 
-/** validateBlob, throwing the first error as a BlobFormatError. */
-export function assertValidBlob(bytes: Uint8Array): BlobValidation {
+/**
+ * validateBlob, throwing the first error as a BlobFormatError. With `allowScratchTooSmall`, the
+ * scratch-size error is left to the caller (the host engine raises it at inference, as the
+ * firmware does).
+ */
+export function assertValidBlob(bytes: Uint8Array, options: { allowScratchTooSmall?: boolean } = {}): BlobValidation {
   const result = validateBlob(bytes);
-  const first = result.errors[0];
+  const errors = options.allowScratchTooSmall ? result.errors.filter((e) => !e.scratchTooSmall) : result.errors;
+  const first = errors[0];
   if (first) {
-    const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more problem${result.errors.length > 2 ? 's' : ''})` : '';
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more problem${errors.length > 2 ? 's' : ''})` : '';
     throw new BlobFormatError(first.message + more, { layerIndex: first.layerIndex, hint: first.hint });
   }
   return result;

@@ -4,7 +4,7 @@
 import { BlobFormatError, FirmwareError } from '../errors.js';
 import { LayerType, type LayerRecord, shapeElements } from '../blob/blobFormat.js';
 import { assertValidBlob } from '../blob/validateBlob.js';
-import type { DecodedBlob } from '../blob/decodeBlob.js';
+import { decodeBlob, type DecodedBlob } from '../blob/decodeBlob.js';
 
 const f32 = Math.fround;
 const int16 = (v: number) => (v << 16) >> 16;
@@ -26,12 +26,15 @@ export function loadModel(bytes: Uint8Array): LoadedModel {
   if (bytes.length < 8 + 22) throw new FirmwareError('ValueError', 'invalid model');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(4, true) === 0) throw new FirmwareError('ValueError', 'invalid model');
-  const { blob } = assertValidBlob(bytes);
-  const { records } = blob;
-  const scratchElements = Math.max(...records.map((r) => shapeElements(r.out)));
+  // Records past the end of the file: the firmware would read outside it; refused here.
+  const { records } = decodeBlob(bytes);
+  const scratchElements = records.reduce((max, r) => Math.max(max, shapeElements(r.out)), 0); // no spread: 100k+ records would overflow the stack
   const inputElements = shapeElements(records[0].in);
   const outputElements = shapeElements(records[records.length - 1].out);
   if (scratchElements === 0 || inputElements === 0 || outputElements === 0) throw new FirmwareError('ValueError', 'invalid model');
+  // The firmware loads a blob whose input is larger than every layer output and raises
+  // RuntimeError("model scratch too small") in perform_inference; so does performInference.
+  const { blob } = assertValidBlob(bytes, { allowScratchTooSmall: true });
 
   const areaBytes = bytes.length - blob.weightsStart;
   const weightArea = new Float32Array(Math.max(0, Math.floor(areaBytes / 4)));

@@ -1,13 +1,18 @@
 // Evaluates the small constant computations exporters put beside the data path — Constant
 // nodes and the Shape→Gather→Unsqueeze→Concat chains that feed Reshape — using the shapes
 // lowering has already worked out for the data tensors.
+import { UnsupportedModelError } from '../errors.js';
 import { getInt, getInts, type OnnxGraph, type OnnxNode, type Tensor } from './onnxGraph.js';
+
+/** Exporters nest constant computations a few nodes deep; far deeper would overflow the stack. */
+const MAX_DEPTH = 1000;
 
 export class ConstantFolder {
   private readonly producers = new Map<string, OnnxNode>();
   private readonly cache = new Map<string, Tensor | undefined>();
   /** Shapes of data tensors, filled in by lowering as it walks the chain. */
   readonly knownShapes = new Map<string, number[]>();
+  private depth = 0;
 
   constructor(private readonly graph: OnnxGraph) {
     for (const node of graph.nodes) for (const o of node.outputs) if (o) this.producers.set(o, node);
@@ -19,7 +24,18 @@ export class ConstantFolder {
     if (this.cache.has(name)) return this.cache.get(name);
     this.cache.set(name, undefined); // guards against cycles in corrupt graphs
     const node = this.producers.get(name);
-    const value = node ? this.evaluate(node) : undefined;
+    if (!node) return undefined;
+    if (this.depth >= MAX_DEPTH) {
+      throw new UnsupportedModelError(`computes a constant through more than ${MAX_DEPTH} nested nodes`,
+        { node: { name: node.name, index: node.index, op: node.op }, hint: 'Export with do_constant_folding=True' });
+    }
+    this.depth++;
+    let value: Tensor | undefined;
+    try {
+      value = this.evaluate(node);
+    } finally {
+      this.depth--;
+    }
     this.cache.set(name, value);
     return value;
   }

@@ -35,11 +35,14 @@ function pushLinear(node: OnnxNode, state: ChainState, weights: Float32Array, ou
   state.lastLayerIsCurrent = true;
 }
 
-/** A constant broadcast to n values (shapes [n], [1, n], [1] or scalar), or undefined. */
+/**
+ * A constant broadcast to n values along the last axis (shapes [n], [1, n], [1] or scalar), or
+ * undefined. Broadcasting aligns trailing axes, so e.g. [n, 1] is not a per-feature vector.
+ */
 function broadcastVector(values: Float32Array, dims: number[], n: number): Float32Array | undefined {
   const count = elementCount(dims);
-  if (count === n && dims.filter((d) => d !== 1).length <= 1) return values;
   if (count === 1) return new Float32Array(n).fill(values[0]);
+  if (count === n && dims[dims.length - 1] === n) return values;
   return undefined;
 }
 
@@ -102,9 +105,11 @@ export function lowerAdd(node: OnnxNode, state: ChainState): void {
   }
   const channels = last.out.c * (last.type === LayerType.Linear ? last.out.h * last.out.w : 1);
   const values = other.kind === 'float' ? other.data : Float32Array.from(other.data);
-  let vector = broadcastVector(values, other.dims, channels);
-  if (last.type === LayerType.Conv2D && !vector) {
-    // [1, C, 1, 1] / [C, 1, 1] per-channel constants.
+  let vector: Float32Array | undefined;
+  if (last.type === LayerType.Linear) vector = broadcastVector(values, other.dims, channels);
+  else if (elementCount(other.dims) === 1) vector = new Float32Array(channels).fill(values[0]);
+  else if (elementCount(other.dims) === channels) {
+    // Per-channel constants of an NCHW tensor are [C, 1, 1] / [1, C, 1, 1]; a [C] would add along the width.
     const d = other.dims.slice(-3);
     if (d.length === 3 && d[0] === channels && d[1] === 1 && d[2] === 1) vector = values;
   }

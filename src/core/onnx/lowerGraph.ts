@@ -178,7 +178,7 @@ function checkOutputShape(dims: number[], info: ValueInfo): void {
 function prependScratchFlatten(layers: Layer[], notes: string[]): void {
   if (!layers.length) return;
   const inputShape = layers[0].in;
-  const largest = Math.max(...layers.map((l) => shapeElements(l.out)));
+  const largest = layers.reduce((max, l) => Math.max(max, shapeElements(l.out)), 0); // no spread: 100k+ layers would overflow the stack
   if (shapeElements(inputShape) <= largest) return;
   layers.unshift({
     type: LayerType.Flatten, in: inputShape, out: inputShape, kernel: 0, stride: 1, padding: 0, sources: [],

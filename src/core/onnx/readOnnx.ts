@@ -39,7 +39,11 @@ export function readOnnx(bytes: Uint8Array, options: ReadOnnxOptions = {}): Onnx
 
 function buildGraph(model: onnx.ModelProto, graph: onnx.IGraphProto, options: ReadOnnxOptions): OnnxGraph {
   const opsetEntry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  const opset = opsetEntry ? toNumber(opsetEntry.version) : 1;
+  if (!opsetEntry) {
+    // Required by ONNX; without it operator defaults (e.g. Softmax's axis) are unknown.
+    throw new OnnxReadError(`${options.source ?? 'the model'} declares no ONNX operator set version (opset_import)`, NOT_ONNX_HINT);
+  }
+  const opset = toNumber(opsetEntry.version);
 
   const initializers = new Map<string, Tensor>();
   for (const t of graph.initializer ?? []) initializers.set(t.name ?? '', decodeTensor(t, options.loadExternal));
