@@ -6,7 +6,7 @@ import { assertValidBlob, validateBlob, type BlobIssue } from '../../src/core/bl
 import { decodeBlob } from '../../src/core/blob/decodeBlob.js';
 import { LayerType } from '../../src/core/blob/blobFormat.js';
 import { loadModel } from '../../src/core/engine/firmwareEngine.js';
-import { BlobFormatError, CpmlError } from '../../src/core/errors.js';
+import { BlobFormatError, CpmlError, FirmwareError } from '../../src/core/errors.js';
 import { encodeRecords, shape, type RecordSpec } from '../support/blobBuilder.js';
 import { readBytes, upstreamPath } from '../support/fixtures.js';
 
@@ -234,7 +234,9 @@ describe('very many records', () => {
     const bytes = encodeRecords({ records, padTable: false });
     const v = validateBlob(bytes);
     assert.deepEqual(v.errors, []);
-    const model = loadModel(bytes);
+    // A 3.3 MB blob is more than any Pico's heap: give the host engine room to load it anyway.
+    const model = loadModel(bytes, { heapBytes: 8 * 1024 * 1024 });
     assert.equal(model.scratchElements, 2);
+    assert.throws(() => loadModel(bytes), (e: unknown) => e instanceof FirmwareError && e.pythonType === 'MemoryError');
   });
 });

@@ -402,3 +402,22 @@ describe('loadModel refuses what would crash the board', () => {
     assert.deepEqual(Array.from(out), [6.5]);
   });
 });
+
+describe('the board\'s heap', () => {
+  it('raises MemoryError like the board when blob + scratch exceed the heap', () => {
+    const blob = readBytes(upstreamPath('model.bin'));
+    // 7312 bytes of blob fit in 10 KB, the first 14400-byte scratch buffer does not.
+    assert.throws(() => loadModel(blob, { heapBytes: 10 * 1024 }), (e: unknown) =>
+      e instanceof FirmwareError && e.pythonType === 'MemoryError' && e.message === 'memory allocation failed, allocating 14400 bytes');
+    assert.throws(() => loadModel(blob, { heapBytes: 7000 }), (e: unknown) =>
+      e instanceof FirmwareError && e.message === 'memory allocation failed, allocating 7312 bytes');
+    assert.equal(loadModel(blob, { heapBytes: 7312 + 2 * 14400 }).scratchElements, 3600);
+  });
+
+  it('refuses a tiny blob that asks for hundreds of MB of scratch instead of allocating it', () => {
+    // 1 channel 1×1 → 255×511×511 (kernel 1, padding 255): valid records, 266 MB per buffer.
+    const blob = readBytes('test/fuzz/crashers/conv-blowup-1layer.bin');
+    assert.equal(validateBlob(blob).errors.length, 0);
+    assert.throws(() => loadModel(blob), (e: unknown) => e instanceof FirmwareError && e.pythonType === 'MemoryError');
+  });
+});

@@ -20,9 +20,31 @@ export interface LoadedModel {
   outputElements: number;
 }
 
+/**
+ * Heap the host engine grants load_model by default: the SRAM of the largest Pico (RP2350,
+ * 520 KB). No board of the family can allocate more, so a model that needs more raises the
+ * board's MemoryError here too — instead of the host allocating gigabytes for a hostile blob.
+ */
+export const HOST_HEAP_BYTES = 520 * 1024;
+
+export interface LoadOptions {
+  /** Heap available to load_model (the board's gc.mem_free()); default HOST_HEAP_BYTES. */
+  heapBytes?: number;
+}
+
+function allocate(bytes: number, used: number, heapBytes: number): number {
+  if (used + bytes > heapBytes) {
+    throw new FirmwareError('MemoryError', `memory allocation failed, allocating ${bytes} bytes`,
+      `The model needs ${used + bytes} bytes of heap at this point, more than the ${heapBytes} available`);
+  }
+  return used + bytes;
+}
+
 /** load_model: the firmware's checks, then ours (nothing runs that would crash the board). */
-export function loadModel(bytes: Uint8Array): LoadedModel {
+export function loadModel(bytes: Uint8Array, options: LoadOptions = {}): LoadedModel {
+  const heapBytes = options.heapBytes ?? HOST_HEAP_BYTES;
   if (bytes.length === 0) throw new FirmwareError('ValueError', 'empty model file');
+  let used = allocate(bytes.length, 0, heapBytes); // the whole file is read into RAM first
   if (bytes.length < 8 + 22) throw new FirmwareError('ValueError', 'invalid model');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(4, true) === 0) throw new FirmwareError('ValueError', 'invalid model');
@@ -35,6 +57,8 @@ export function loadModel(bytes: Uint8Array): LoadedModel {
   // The firmware loads a blob whose input is larger than every layer output and raises
   // RuntimeError("model scratch too small") in perform_inference; so does performInference.
   const { blob } = assertValidBlob(bytes, { allowScratchTooSmall: true });
+  used = allocate(scratchElements * 4, used, heapBytes);
+  allocate(scratchElements * 4, used, heapBytes);
 
   const areaBytes = bytes.length - blob.weightsStart;
   const weightArea = new Float32Array(Math.max(0, Math.floor(areaBytes / 4)));
@@ -86,6 +110,40 @@ function runLayer(r: LayerRecord, input: Float32Array, output: Float32Array, are
 }
 
 function conv2d(r: LayerRecord, input: Float32Array, output: Float32Array, area: Float32Array): void {
+  const inCh = r.in.c, outCh = r.out.c, k = r.kernel, s = r.stride, p = r.padding;
+  const ih = r.in.h, iw = r.in.w, oh = r.out.h, ow = r.out.w;
+  const w0 = r.weightOffset / 4, b0 = r.biasOffset / 4;
+  // The C code computes positions in int16_t; they only wrap beyond 32767, so the common case
+  // skips the out-of-range taps up front. Both paths add the same terms in the same order.
+  if ((Math.max(oh, ow) - 1) * s + k + p > 32767 || ih > 32767 || iw > 32767) {
+    conv2dInt16(r, input, output, area);
+    return;
+  }
+  const plane = ih * iw, kk = k * k;
+  for (let oc = 0; oc < outCh; oc++) {
+    const wOc = w0 + oc * inCh * kk;
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = oy * s - p;
+      const kyStart = Math.max(0, -y0), kyEnd = Math.min(k, ih - y0);
+      for (let ox = 0; ox < ow; ox++) {
+        const x0 = ox * s - p;
+        const kxStart = Math.max(0, -x0), kxEnd = Math.min(k, iw - x0);
+        let sum = area[b0 + oc];
+        for (let ic = 0; ic < inCh; ic++) {
+          const inBase = ic * plane, wBase = wOc + ic * kk;
+          for (let ky = kyStart; ky < kyEnd; ky++) {
+            const row = inBase + (y0 + ky) * iw + x0, wRow = wBase + ky * k;
+            for (let kx = kxStart; kx < kxEnd; kx++) sum = f32(sum + f32(input[row + kx] * area[wRow + kx]));
+          }
+        }
+        output[oc * oh * ow + oy * ow + ox] = sum;
+      }
+    }
+  }
+}
+
+/** The literal C loop, with int16_t position arithmetic, for sizes where it wraps. */
+function conv2dInt16(r: LayerRecord, input: Float32Array, output: Float32Array, area: Float32Array): void {
   const inCh = r.in.c, outCh = r.out.c, k = r.kernel, s = r.stride, p = r.padding;
   const ih = r.in.h, iw = r.in.w, oh = r.out.h, ow = r.out.w;
   const w0 = r.weightOffset / 4, b0 = r.biasOffset / 4;

@@ -1,0 +1,211 @@
+// `npm run bench`: conversion speed (in process, synthetic models of 10 KB … 10 MB of weights),
+// the whole `cpml convert` process, Node's start-up floor, the host engine and the ONNX
+// reference evaluator per inference. Prints a table; writes nothing; always exits 0 (the
+// numbers are compared across commits, not asserted). Run from the repository root.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { convertOnnxBytes } from '../src/core/convert.js';
+import { loadModel, performInference } from '../src/core/engine/firmwareEngine.js';
+import { loadOnnxFile } from '../src/core/onnx/loadOnnxFile.js';
+import type { OnnxGraph } from '../src/core/onnx/onnxGraph.js';
+import { measure, summarize, type Measurement } from './measure.js';
+import { denseModel } from './syntheticModel.js';
+
+const EXAMPLE = join('examples', 'mnist');
+const CLI = join('dist', 'cli.js');
+
+interface Row {
+  name: string;
+  median: number;
+  min: number;
+  unit: 'ms' | 'µs';
+  /** e.g. the weight throughput of a conversion. */
+  extra?: string;
+  /** The median must stay below this (same unit). */
+  target?: number;
+}
+
+interface Failed {
+  name: string;
+  error: string;
+}
+
+const rows: (Row | Failed)[] = [];
+
+function readBytes(path: string): Uint8Array {
+  const b = readFileSync(path);
+  return new Uint8Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+function bytesToFloats(bytes: Uint8Array): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Float32Array.from({ length: bytes.length / 4 }, (_, i) => view.getFloat32(i * 4, true));
+}
+
+function formatSize(bytes: number): string {
+  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(bytes >= 1e7 ? 0 : 1)} MB` : `${Math.round(bytes / 1e3)} KB`;
+}
+
+/** Runs a benchmark; a failure becomes a row with the error, the others still run. */
+function bench(name: string, run: () => Omit<Row, 'name'>): void {
+  try {
+    rows.push({ name, ...run() });
+  } catch (error) {
+    rows.push({ name, error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+function inMs(m: Measurement, target?: number, extra?: string): Omit<Row, 'name'> {
+  return { median: m.medianMs, min: m.minMs, unit: 'ms', target, extra };
+}
+
+// --- Conversion in process ---------------------------------------------------------------------
+
+const SIZES: { bytes: number; target?: number }[] = [
+  { bytes: 10e3 }, { bytes: 100e3 }, { bytes: 1e6 }, { bytes: 2e6, target: 100 }, { bytes: 10e6 },
+];
+
+function benchConversions(): void {
+  for (const size of SIZES) {
+    const model = denseModel(size.bytes);
+    const name = `convertOnnxBytes, ${formatSize(model.weightBytes)} weights (${model.layers}×Gemm ${model.width}×${model.width})`;
+    bench(name, () => {
+      const reps = size.bytes >= 5e6 ? 8 : 15;
+      const m = measure(() => convertOnnxBytes(model.bytes), { warmup: 5, warmupMs: 150, reps, minTotalMs: 200, maxReps: 500 });
+      const mbPerS = model.weightBytes / 1e6 / (m.medianMs / 1000);
+      return inMs(m, size.target, `${mbPerS.toFixed(0)} MB/s of weights`);
+    });
+  }
+}
+
+// --- Whole CLI process ---------------------------------------------------------------------------
+
+function timeProcess(args: string[], runs: number, warmup = 2, env: NodeJS.ProcessEnv = process.env): Measurement {
+  const once = () => {
+    const start = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited with ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n')[0]}`);
+    return ms;
+  };
+  for (let i = 0; i < warmup; i++) once();
+  return summarize(Array.from({ length: runs }, once));
+}
+
+function benchCli(): void {
+  if (!existsSync(CLI)) {
+    rows.push({ name: 'cpml (CLI process)', error: `${CLI} is missing: run npm run build` });
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'cpml-bench-'));
+  try {
+    const model = join(EXAMPLE, 'model.onnx');
+    bench(`cpml convert ${model} (whole process)`, () => inMs(timeProcess([CLI, 'convert', model, '-o', join(dir, 'model.bin')], 15), 150));
+    bench('cpml --version', () => inMs(timeProcess([CLI, '--version'], 15)));
+    bench('node -e 0 (Node start-up floor)', () => inMs(timeProcess(['-e', '0'], 15)));
+    if (process.env.NODE_EXTRA_CA_CERTS) {
+      // Node parses the extra certificate bundle at every start-up (~80 ms here); users rarely set it.
+      const plain = { ...process.env };
+      delete plain.NODE_EXTRA_CA_CERTS;
+      bench(`cpml convert ${model} (whole process, without NODE_EXTRA_CA_CERTS)`, () =>
+        inMs(timeProcess([CLI, 'convert', model, '-o', join(dir, 'model.bin')], 15, 2, plain), 150));
+      bench('node -e 0 (without NODE_EXTRA_CA_CERTS)', () => inMs(timeProcess(['-e', '0'], 15, 2, plain)));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// --- Inference ---------------------------------------------------------------------------------
+
+function readSamples(): Float32Array[] {
+  const dir = join(EXAMPLE, 'mnist_samples');
+  return Array.from({ length: 20 }, (_, i) => bytesToFloats(readBytes(join(dir, `sample_${String(i).padStart(2, '0')}.bin`))));
+}
+
+/** One timed run = one pass over all samples; reported per inference in µs. */
+function perInference(samples: Float32Array[], infer: (input: Float32Array) => unknown, minInferences: number, target?: number): Omit<Row, 'name'> {
+  const reps = Math.ceil(minInferences / samples.length);
+  const m = measure(() => {
+    for (const s of samples) infer(s);
+  }, { warmup: 5, warmupMs: 200, reps });
+  const toUs = (ms: number) => (ms * 1000) / samples.length;
+  return { median: toUs(m.medianMs), min: toUs(m.minMs), unit: 'µs', target, extra: `${reps * samples.length} inferences` };
+}
+
+interface EvaluatorModule {
+  evaluateOnnx(graph: OnnxGraph, input: Float32Array): { output: Float32Array };
+}
+
+async function benchInference(): Promise<void> {
+  const samples = readSamples();
+  bench(`host engine performInference, ${EXAMPLE}/model.bin`, () => {
+    const model = loadModel(readBytes(join(EXAMPLE, 'model.bin')));
+    return perInference(samples, (input) => performInference(model, input), 2000, 1000);
+  });
+
+  if (!existsSync(join('src', 'core', 'engine', 'evaluateOnnx.ts'))) {
+    rows.push({ name: 'ONNX reference evaluator', error: 'src/core/engine/evaluateOnnx.ts does not exist (skipped)' });
+    return;
+  }
+  let evaluator: EvaluatorModule;
+  try {
+    const path = '../src/core/engine/evaluateOnnx.js';
+    evaluator = (await import(path)) as EvaluatorModule;
+  } catch (error) {
+    rows.push({ name: 'ONNX reference evaluator', error: (error as Error).message });
+    return;
+  }
+  bench(`ONNX reference evaluateOnnx, ${EXAMPLE}/model.onnx`, () => {
+    const graph = loadOnnxFile(join(EXAMPLE, 'model.onnx'));
+    return perInference(samples, (input) => evaluator.evaluateOnnx(graph, input), 200);
+  });
+}
+
+// --- Report ------------------------------------------------------------------------------------
+
+function formatNumber(v: number): string {
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+function printTable(): void {
+  const header = ['benchmark', 'median', 'min', 'unit', 'target', 'result', 'notes'];
+  const lines = rows.map((r) => {
+    if ('error' in r) return [r.name, '-', '-', '', '', 'ERROR', r.error];
+    const target = r.target === undefined ? '' : `< ${r.target} ${r.unit}`;
+    const result = r.target === undefined ? '' : r.median < r.target ? 'PASS' : 'FAIL';
+    return [r.name, formatNumber(r.median), formatNumber(r.min), r.unit, target, result, r.extra ?? ''];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const numeric = new Set([1, 2]);
+  const fmt = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  console.log(fmt(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(fmt(l));
+
+  const targeted = rows.filter((r): r is Row => !('error' in r) && r.target !== undefined);
+  const met = targeted.filter((r) => r.median < r.target!).length;
+  const errors = rows.filter((r) => 'error' in r).length;
+  console.log('');
+  console.log(`targets met: ${met}/${targeted.length}${met === targeted.length ? '' : ` (missed: ${targeted.filter((r) => r.median >= r.target!).map((r) => r.name).join('; ')})`}` +
+    `${errors ? `; ${errors} benchmark(s) could not run` : ''}`);
+}
+
+async function main(): Promise<void> {
+  const cpu = cpus();
+  console.log(`cpml benchmarks — Node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${process.platform}/${process.arch}`);
+  console.log('medians over repeated runs after warm-up; times per call (per inference for the engines)\n');
+  benchConversions();
+  benchCli();
+  await benchInference();
+  printTable();
+}
+
+main().catch((error) => {
+  // Benchmarks report, they do not fail the build.
+  console.error(error);
+}).finally(() => {
+  process.exitCode = 0;
+});
