@@ -1,0 +1,78 @@
+// Serial ports + CIRCUITPY drives → boards. A port and a drive belong to the same board when
+// the port's USB serial number equals the UID line of the drive's boot_out.txt.
+import type { CircuitPyDrive } from './findDrives.js';
+import { identifyUsbDevice, type UsbDeviceKind, type UsbIdPair } from './usbIds.js';
+
+/** What serialport's SerialPort.list() reports (fields we use). */
+export interface SerialPortInfo {
+  path: string;
+  vendorId?: string;
+  productId?: string;
+  serialNumber?: string;
+  manufacturer?: string;
+  pnpId?: string;
+}
+
+export interface Board {
+  /** Stable identity: the UID when known, else the port path, else the drive path. */
+  key: string;
+  name: string;
+  kind: UsbDeviceKind;
+  uid?: string;
+  /** CircuitPython version from boot_out.txt. */
+  version?: string;
+  /** The console port (the first CDC interface of the device). */
+  port?: SerialPortInfo;
+  drive?: CircuitPyDrive;
+}
+
+/** Windows pnpIds carry the USB interface number (MI_00 is CircuitPython's console); elsewhere the path order does. */
+function interfaceOrder(p: SerialPortInfo): string {
+  const mi = /MI_(\d+)/i.exec(p.pnpId ?? '');
+  return `${mi ? mi[1].padStart(3, '0') : '999'}|${p.path.replace(/\d+/g, (d) => d.padStart(6, '0'))}`;
+}
+
+export function pairBoards(ports: readonly SerialPortInfo[], drives: readonly CircuitPyDrive[], extraIds: readonly UsbIdPair[] = []): Board[] {
+  // One board may expose several CDC ports (console + usb_cdc.data): keep the first per device.
+  const consoles = new Map<string, SerialPortInfo & { identity: NonNullable<ReturnType<typeof identifyUsbDevice>> }>();
+  for (const port of [...ports].sort((a, b) => interfaceOrder(a).localeCompare(interfaceOrder(b)))) {
+    const identity = identifyUsbDevice(port.vendorId, port.productId, extraIds);
+    if (!identity) continue;
+    const device = port.serialNumber ? `sn:${port.serialNumber.toUpperCase()}` : `path:${port.path}`;
+    if (!consoles.has(device)) consoles.set(device, { ...port, identity });
+  }
+
+  const boards: Board[] = [];
+  const unpairedDrives = [...drives];
+  for (const port of consoles.values()) {
+    const uid = port.serialNumber?.toUpperCase();
+    const index = uid ? unpairedDrives.findIndex((d) => d.boot.uid === uid) : -1;
+    const drive = index >= 0 ? unpairedDrives.splice(index, 1)[0] : undefined;
+    const { identity, ...info } = port;
+    boards.push({
+      key: uid ?? port.path,
+      name: drive?.boot.boardName ?? identity.name,
+      kind: identity.kind,
+      uid,
+      version: drive?.boot.version,
+      port: info,
+      drive,
+    });
+  }
+  // Some systems report no serial number: one CircuitPython port and one drive left are one board.
+  const lonePorts = boards.filter((b) => b.kind === 'circuitpython' && !b.drive);
+  if (lonePorts.length === 1 && unpairedDrives.length === 1 && !lonePorts[0].port?.serialNumber) {
+    const drive = unpairedDrives.pop()!;
+    Object.assign(lonePorts[0], { drive, name: drive.boot.boardName, version: drive.boot.version, uid: drive.boot.uid, key: drive.boot.uid ?? lonePorts[0].key });
+  }
+  for (const drive of unpairedDrives) {
+    boards.push({ key: drive.boot.uid ?? drive.path, name: drive.boot.boardName, kind: 'circuitpython', uid: drive.boot.uid, version: drive.boot.version, drive });
+  }
+  return boards;
+}
+
+/** "Pico · CP 9.2.1 · CIRCUITPY", as the status bar shows a board. */
+export function boardSummary(board: Board): string {
+  const short = board.name.replace(/^Raspberry Pi /, '');
+  return [short, board.version ? `CP ${board.version}` : undefined, board.drive?.label].filter(Boolean).join(' · ');
+}

@@ -1,0 +1,94 @@
+// Turns the raw byte stream of CircuitPython's serial console into clean text: UTF-8 split
+// across reads is joined, ANSI/OSC control sequences are removed (the window-title OSC is
+// reported separately: it carries the run state), line endings become "\n".
+import { parseStatusTitle, type BoardStatus } from './statusTitle.js';
+
+export interface DecodedOutput {
+  text: string;
+  /** Window-title status updates seen in this chunk, in order. */
+  statuses: BoardStatus[];
+}
+
+const ESC = '\x1b';
+const BEL = '\x07';
+
+export class ConsoleDecoder {
+  private readonly utf8 = new TextDecoder('utf-8');
+  /** An incomplete escape sequence or a trailing "\r" held until the next chunk. */
+  private pending = '';
+
+  push(bytes: Uint8Array): DecodedOutput {
+    return this.process(this.pending + this.utf8.decode(bytes, { stream: true }), false);
+  }
+
+  /** End of stream (or a pause): release what was held back. */
+  flush(): DecodedOutput {
+    return this.process(this.pending + this.utf8.decode(), true);
+  }
+
+  private process(input: string, final: boolean): DecodedOutput {
+    this.pending = '';
+    let text = '';
+    const statuses: BoardStatus[] = [];
+    let i = 0;
+    while (i < input.length) {
+      const ch = input[i];
+      if (ch === ESC) {
+        const end = escapeEnd(input, i);
+        if (end === -1) {
+          if (!final) this.pending = input.slice(i);
+          break;
+        }
+        if (input[i + 1] === ']') {
+          const body = input.slice(i + 2, input[end - 1] === BEL ? end - 1 : end - 2);
+          const title = /^[02];(.*)$/s.exec(body);
+          if (title) statuses.push(parseStatusTitle(title[1]));
+        }
+        i = end;
+        continue;
+      }
+      if (ch === '\r') {
+        if (i + 1 === input.length && !final) {
+          this.pending = '\r';
+          break;
+        }
+        text += '\n';
+        i += input[i + 1] === '\n' ? 2 : 1;
+        continue;
+      }
+      const code = ch.charCodeAt(0);
+      // Keep newlines and tabs; drop other C0 controls (bell, backspace, NUL) and DEL.
+      if ((code >= 0x20 && code !== 0x7f) || ch === '\n' || ch === '\t') text += ch;
+      i++;
+    }
+    return { text, statuses };
+  }
+}
+
+/** Index just past the escape sequence starting at `start`, or -1 if it is incomplete. */
+function escapeEnd(s: string, start: number): number {
+  const kind = s[start + 1];
+  if (kind === undefined) return -1;
+  if (kind === '[') {
+    // CSI: parameter and intermediate bytes, then one final byte 0x40–0x7E.
+    for (let j = start + 2; j < s.length; j++) {
+      const c = s.charCodeAt(j);
+      if (c >= 0x40 && c <= 0x7e) return j + 1;
+      if (c < 0x20 || c > 0x3f) return j; // malformed: drop what we have
+    }
+    return -1;
+  }
+  if (kind === ']') {
+    // OSC: up to BEL or ESC \ (string terminator). Titles are short; give up after 512 chars.
+    for (let j = start + 2; j < s.length; j++) {
+      if (s[j] === BEL) return j + 1;
+      if (s[j] === ESC) {
+        if (j + 1 === s.length) return -1;
+        return s[j + 1] === '\\' ? j + 2 : j;
+      }
+      if (j - start > 512) return j;
+    }
+    return -1;
+  }
+  return start + 2; // two-character escape (e.g. ESC c, ESC 7)
+}
