@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const FIXTURES_DIR = join('test', 'fixtures', 'models');
-export const UPSTREAM_DIR = join('..', 'shared', 'upstream-example');
+export const UPSTREAM_DIR = join('examples', 'mnist'); // the upstream example, shipped with its attribution
 
 export interface ManifestEntry {
   name: string;
