@@ -4,22 +4,20 @@
 // prefix) and cnn_helper-blob-aware (record fields, layer count, record table, weight area).
 // Everything is driven by a seeded PRNG so a case is reproducible from (seed, index) alone.
 
+import { seededRandom } from '../../src/core/engine/seededRandom.js';
+
 // ---------------------------------------------------------------------------------------------
 // PRNG
 
 export class Rng {
-  private a: number;
+  private readonly next: () => number;
   constructor(seed: number) {
-    this.a = seed >>> 0;
+    this.next = seededRandom(seed);
   }
 
-  /** mulberry32: a uint32. */
+  /** A uint32 (mulberry32). */
   u32(): number {
-    this.a = (this.a + 0x6d2b79f5) >>> 0;
-    let t = this.a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    return this.next() * 0x100000000;
   }
 
   /** Integer in [0, n). */

@@ -71,14 +71,5 @@ export function maxAbsError(a: ArrayLike<number>, b: ArrayLike<number>): number 
   return max;
 }
 
-/** Deterministic 32-bit PRNG (mulberry32) for reproducible junk inputs. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for reproducible junk inputs (the same one validation uses). */
+export { seededRandom as prng } from '../../src/core/engine/seededRandom.js';
