@@ -8,10 +8,11 @@ import { UsageError, type CliIo } from './cliIo.js';
 import type { CommandSpec } from './commandSpec.js';
 import { convertCommand } from './commands/convertCommand.js';
 import { inspectCommand } from './commands/inspectCommand.js';
+import { monitorCommand } from './commands/monitorCommand.js';
 import { runCommand } from './commands/runCommand.js';
 import { validateCommand } from './commands/validateCommand.js';
 
-export const COMMANDS: CommandSpec[] = [convertCommand, inspectCommand, validateCommand, runCommand];
+export const COMMANDS: CommandSpec[] = [convertCommand, inspectCommand, validateCommand, runCommand, monitorCommand];
 
 export const EXIT = { ok: 0, refused: 1, usage: 2, bug: 70 } as const;
 
