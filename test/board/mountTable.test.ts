@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { findCircuitPyDrives, readDrive } from '../../src/core/board/findDrives.js';
+import { findBootloaderDrives, findCircuitPyDrives, readDrive } from '../../src/core/board/findDrives.js';
 import { candidateDriveFolders, parseMacMountOutput, parseProcMounts, realFileSystem, type FileSystemView } from '../../src/core/board/mountTable.js';
 
 const BOOT = 'Adafruit CircuitPython 9.2.1 on 2024-11-20; Raspberry Pi Pico with rp2040\nBoard ID:raspberry_pi_pico\nUID:E66038B7137F6F2A\n';
@@ -59,5 +59,18 @@ describe('mount tables', () => {
     assert.equal(readDrive(dir)?.label, 'PICO');
     const drives = findCircuitPyDrives([dir, dir], realFileSystem('aix'));
     assert.deepEqual(drives.map((d) => d.path), [dir]);
+  });
+});
+
+describe('BOOTSEL drives', () => {
+  it('recognises the RP2040 and RP2350 bootloader drives by INFO_UF2.TXT', () => {
+    const fs = fakeFs('darwin', {
+      '/Volumes/RPI-RP2/INFO_UF2.TXT': 'UF2 Bootloader v3.0\nModel: Raspberry Pi RP2\nBoard-ID: RPI-RP2\n',
+      '/Volumes/RP2350/INFO_UF2.TXT': 'UF2 Bootloader v1.0\nModel: Raspberry Pi RP2350\nBoard-ID: RP2350\n',
+      '/Volumes/CIRCUITPY/boot_out.txt': BOOT,
+    }, { '/Volumes': ['/Volumes/RPI-RP2', '/Volumes/RP2350', '/Volumes/CIRCUITPY'] });
+    assert.deepEqual(findBootloaderDrives([], fs).map((d) => [d.label, d.boardId, d.chip]), [
+      ['RPI-RP2', 'RPI-RP2', 'rp2040'], ['RP2350', 'RP2350', 'rp2350'],
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CircuitPyDrive } from '../../src/core/board/findDrives.js';
-import { boardSummary, pairBoards, type SerialPortInfo } from '../../src/core/board/pairBoards.js';
+import { boardSummary, chooseBoard, pairBoards, type SerialPortInfo } from '../../src/core/board/pairBoards.js';
 
 const drive = (path: string, uid?: string, name = 'Raspberry Pi Pico'): CircuitPyDrive => ({
   path, label: path.split('/').pop()!, boot: { version: '9.2.1', boardName: name, uid },
@@ -50,5 +50,33 @@ describe('pairing ports and drives', () => {
       ['/dev/ttyACM1', 'micropython', true, false],
       ['CCCC', 'circuitpython', false, true],
     ]);
+  });
+});
+
+describe('choosing the board commands act on', () => {
+  const a = pairBoards([port('/dev/ttyACM0', 'AAAA')], [drive('/media/u/CIRCUITPY', 'AAAA')])[0];
+  const b = pairBoards([port('/dev/ttyACM1', 'BBBB')], [])[0];
+  const mp = pairBoards([port('/dev/ttyACM2', undefined, '0005', { vendorId: '2e8a' })], [])[0];
+
+  it('takes the only CircuitPython board, ignoring MicroPython ones', () => {
+    assert.equal(chooseBoard([a, mp], undefined), a);
+  });
+
+  it('takes the remembered choice among several, and asks (none) without one', () => {
+    assert.equal(chooseBoard([a, b], 'BBBB'), b);
+    assert.equal(chooseBoard([a, b], undefined), undefined);
+    assert.equal(chooseBoard([a, b], 'gone'), undefined);
+  });
+
+  it('falls back to the only board when the remembered one is unplugged', () => {
+    assert.equal(chooseBoard([a], 'BBBB'), a);
+    assert.equal(chooseBoard([], 'AAAA'), undefined);
+  });
+});
+
+describe('boards in BOOTSEL mode', () => {
+  it('are boards of their own, named by chip, with the bootloader drive', () => {
+    const boards = pairBoards([], [], [], [{ path: '/media/u/RPI-RP2', label: 'RPI-RP2', boardId: 'RPI-RP2', chip: 'rp2040' }]);
+    assert.deepEqual(boards.map((b) => [b.kind, b.name, b.bootloaderDrive?.path]), [['bootloader', 'RP2040 in BOOTSEL mode', '/media/u/RPI-RP2']]);
   });
 });

@@ -34,3 +34,26 @@ export function findCircuitPyDrives(mountPoints: readonly string[] = [], fs: Fil
   }
   return drives;
 }
+
+/** A board in BOOTSEL mode: its UF2 bootloader's drive (RPI-RP2 / RP2350) holds INFO_UF2.TXT. */
+export interface BootloaderDrive {
+  path: string;
+  label: string;
+  /** e.g. "RPI-RP2" or "RP2350". */
+  boardId: string;
+  chip: 'rp2040' | 'rp2350' | 'unknown';
+}
+
+export function readBootloaderDrive(path: string, fs: FileSystemView = realFileSystem()): BootloaderDrive | undefined {
+  const text = fs.readText(join(path, 'INFO_UF2.TXT'));
+  const boardId = text && /^Board-ID:\s*(.+?)\s*$/m.exec(text)?.[1];
+  if (!boardId) return undefined;
+  const chip = /RP2350/i.test(boardId) ? 'rp2350' : /RPI-RP2|RP2040/i.test(boardId) ? 'rp2040' : 'unknown';
+  return { path, label: basename(path.replace(/[\\/]+$/, '')) || path, boardId, chip };
+}
+
+/** Bootloader drives among the same candidates findCircuitPyDrives looks at. */
+export function findBootloaderDrives(mountPoints: readonly string[] = [], fs: FileSystemView = realFileSystem()): BootloaderDrive[] {
+  const paths = new Set([...mountPoints, ...candidateDriveFolders(fs)]);
+  return [...paths].flatMap((p) => readBootloaderDrive(p, fs) ?? []);
+}

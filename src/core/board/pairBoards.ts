@@ -1,6 +1,6 @@
 // Serial ports + CIRCUITPY drives → boards. A port and a drive belong to the same board when
 // the port's USB serial number equals the UID line of the drive's boot_out.txt.
-import type { CircuitPyDrive } from './findDrives.js';
+import type { BootloaderDrive, CircuitPyDrive } from './findDrives.js';
 import { identifyUsbDevice, type UsbDeviceKind, type UsbIdPair } from './usbIds.js';
 
 /** What serialport's SerialPort.list() reports (fields we use). */
@@ -24,6 +24,8 @@ export interface Board {
   /** The console port (the first CDC interface of the device). */
   port?: SerialPortInfo;
   drive?: CircuitPyDrive;
+  /** In BOOTSEL mode: the UF2 bootloader's drive, where a firmware .uf2 is copied. */
+  bootloaderDrive?: BootloaderDrive;
 }
 
 /** Windows pnpIds carry the USB interface number (MI_00 is CircuitPython's console); elsewhere the path order does. */
@@ -32,7 +34,8 @@ function interfaceOrder(p: SerialPortInfo): string {
   return `${mi ? mi[1].padStart(3, '0') : '999'}|${p.path.replace(/\d+/g, (d) => d.padStart(6, '0'))}`;
 }
 
-export function pairBoards(ports: readonly SerialPortInfo[], drives: readonly CircuitPyDrive[], extraIds: readonly UsbIdPair[] = []): Board[] {
+export function pairBoards(ports: readonly SerialPortInfo[], drives: readonly CircuitPyDrive[], extraIds: readonly UsbIdPair[] = [],
+  bootloaders: readonly BootloaderDrive[] = []): Board[] {
   // One board may expose several CDC ports (console + usb_cdc.data): keep the first per device.
   const consoles = new Map<string, SerialPortInfo & { identity: NonNullable<ReturnType<typeof identifyUsbDevice>> }>();
   for (const port of [...ports].sort((a, b) => interfaceOrder(a).localeCompare(interfaceOrder(b)))) {
@@ -68,6 +71,10 @@ export function pairBoards(ports: readonly SerialPortInfo[], drives: readonly Ci
   for (const drive of unpairedDrives) {
     boards.push({ key: drive.boot.uid ?? drive.path, name: drive.boot.boardName, kind: 'circuitpython', uid: drive.boot.uid, version: drive.boot.version, drive });
   }
+  for (const b of bootloaders) {
+    const name = b.chip === 'rp2350' ? 'RP2350 in BOOTSEL mode' : b.chip === 'rp2040' ? 'RP2040 in BOOTSEL mode' : `${b.boardId} bootloader`;
+    boards.push({ key: `bootsel:${b.path}`, name, kind: 'bootloader', bootloaderDrive: b });
+  }
   return boards;
 }
 
@@ -75,4 +82,15 @@ export function pairBoards(ports: readonly SerialPortInfo[], drives: readonly Ci
 export function boardSummary(board: Board): string {
   const short = board.name.replace(/^Raspberry Pi /, '');
   return [short, board.version ? `CP ${board.version}` : undefined, board.drive?.label].filter(Boolean).join(' · ');
+}
+
+/**
+ * The board commands act on: the one the user chose (remembered per workspace), else the only
+ * CircuitPython board. With several and no choice, none: the user is asked, never guessed for.
+ */
+export function chooseBoard(boards: readonly Board[], chosenKey: string | undefined): Board | undefined {
+  const candidates = boards.filter((b) => b.kind !== 'micropython');
+  const chosen = chosenKey ? candidates.find((b) => b.key === chosenKey) : undefined;
+  if (chosen) return chosen;
+  return candidates.length === 1 ? candidates[0] : undefined;
 }
