@@ -193,12 +193,29 @@ function printTable(): void {
     `${errors ? `; ${errors} benchmark(s) could not run` : ''}`);
 }
 
+// --- Extension activation ----------------------------------------------------------------------
+
+function benchActivation(): void {
+  if (!existsSync('dist/extension.js')) {
+    rows.push({ name: 'extension activation', error: 'dist/extension.js is missing: run npm run build' });
+    return;
+  }
+  const samples = Array.from({ length: 12 }, () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/activateExtension.ts'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`bench/activateExtension.ts failed: ${r.stderr.trim().split('\n')[0]}`);
+    return JSON.parse(r.stdout) as { requireMs: number; activateMs: number };
+  }).slice(2);
+  bench('extension: require(dist/extension.js) + activate() (stub vscode)', () => inMs(summarize(samples.map((s) => s.requireMs + s.activateMs)), 50,
+    `activate() alone: median ${summarize(samples.map((s) => s.activateMs)).medianMs.toFixed(2)} ms`));
+}
+
 async function main(): Promise<void> {
   const cpu = cpus();
   console.log(`cpml benchmarks — Node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${process.platform}/${process.arch}`);
   console.log('medians over repeated runs after warm-up; times per call (per inference for the engines)\n');
   benchConversions();
   benchCli();
+  benchActivation();
   await benchInference();
   printTable();
 }

@@ -1,0 +1,170 @@
+// The extension's one view of "the board": discovery (BoardWatcher), the user's choice among
+// several boards (remembered per workspace), and the console session to the chosen one.
+import * as vscode from 'vscode';
+import { BoardWatcher } from '../core/board/boardWatcher.js';
+import { CpmlError } from '../core/errors.js';
+import { defaultPortLister } from '../core/board/listPorts.js';
+import { chooseBoard, type Board } from '../core/board/pairBoards.js';
+import { parseIdPairs } from '../core/board/usbIds.js';
+import { SerialSession } from '../core/serial/serialSession.js';
+import type { BoardStatus } from '../core/serial/statusTitle.js';
+import type { Config } from './config.js';
+import type { Log } from './log.js';
+import type { MonitorChannel } from './monitorChannel.js';
+import { drivelistMountPoints, loadSerialport } from './nativeModules.js';
+import type { IndicatorState } from './statusBar.js';
+
+const SELECTED_KEY = 'cpml.selectedBoard';
+
+export class BoardConnection implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private watcher?: BoardWatcher;
+  private sessionNow?: SerialSession;
+  private connection: IndicatorState['connection'] = 'closed';
+  private status?: BoardStatus;
+  private deployingNow = false;
+  private sessionPath?: string;
+  /** Set by the virtual Pico: the board it serves is shown as virtual. */
+  virtualBoardKey?: string;
+
+  constructor(
+    private readonly state: vscode.Memento,
+    private readonly log: Log,
+    private readonly monitor: MonitorChannel,
+    private config: Config,
+  ) {}
+
+  start(): void {
+    const extra = parseIdPairs(this.config.extraUsbIds);
+    if (extra.invalid.length) this.log.warn(`ignoring invalid cpml.board.extraUsbIds entries: ${extra.invalid.join(', ')}`);
+    this.watcher = new BoardWatcher({
+      ports: defaultPortLister(() => loadSerialport(this.log)),
+      mountPoints: () => drivelistMountPoints(this.log),
+      extraIds: extra.pairs,
+      overridePort: this.config.port || undefined,
+      overrideDrive: this.config.drive || undefined,
+    });
+    this.watcher.on('change', (boards) => {
+      this.log.info(`boards: ${boards.length ? boards.map((b) => `${b.name} [${b.port?.path ?? 'no port'}, ${b.drive?.path ?? 'no drive'}]`).join('; ') : 'none'}`);
+      this.onBoardsChanged();
+    });
+    this.watcher.on('error', (e) => this.log.warn(`board discovery: ${e.message}`));
+    this.watcher.start();
+  }
+
+  reconfigure(config: Config): void {
+    const moved = config.port !== this.config.port || config.drive !== this.config.drive;
+    this.config = config;
+    this.watcher?.reconfigure({
+      extraIds: parseIdPairs(config.extraUsbIds).pairs,
+      overridePort: config.port || undefined,
+      overrideDrive: config.drive || undefined,
+    });
+    if (moved) this.disconnect();
+  }
+
+  get boards(): readonly Board[] {
+    return this.watcher?.boards ?? [];
+  }
+
+  /** The board commands act on: the one chosen, or the only one. */
+  get board(): Board | undefined {
+    return chooseBoard(this.boards, this.state.get<string>(SELECTED_KEY));
+  }
+
+  get session(): SerialSession | undefined {
+    return this.sessionNow;
+  }
+
+  get deploying(): boolean {
+    return this.deployingNow;
+  }
+
+  set deploying(value: boolean) {
+    this.deployingNow = value;
+    this.changed.fire();
+  }
+
+  async refresh(): Promise<readonly Board[]> {
+    return (await this.watcher?.refresh()) ?? [];
+  }
+
+  async select(key: string): Promise<void> {
+    await this.state.update(SELECTED_KEY, key);
+    if (this.sessionNow && this.board?.port?.path !== this.sessionPath) this.disconnect();
+    this.changed.fire();
+  }
+
+  /** Opens the console of the current board (or returns the open one). */
+  connect(): SerialSession {
+    const board = this.board;
+    if (!board) {
+      throw new CpmlError(this.boards.length > 1 ? 'Several boards are attached: choose one with "Select Board…"' : 'No CircuitPython board found. Plug in a Pico running CircuitPython, set cpml.board.port, or start a virtual Pico.');
+    }
+    if (!board.port) throw new CpmlError(`${board.name} has no serial port${board.drive ? ` (only its drive ${board.drive.path} was found)` : ''}. Set cpml.board.port if it uses an unusual one.`);
+    if (this.sessionNow && this.sessionPath === board.port.path) return this.sessionNow;
+    this.disconnect();
+    const session = new SerialSession({
+      path: board.port.path,
+      baudRate: this.config.baudRate,
+      serialNumber: board.port.serialNumber,
+      findPortBySerial: async (serial) => (await this.refresh()).find((b) => b.port?.serialNumber === serial)?.port?.path,
+    });
+    session.on('text', (text) => this.monitor.append(text));
+    session.on('status', (status) => { this.status = status; this.changed.fire(); });
+    session.on('state', (state, message) => {
+      this.connection = state === 'closed' ? 'closed' : state;
+      if (message) this.monitor.status(message);
+      this.log.info(`serial ${board.port?.path}: ${state}${message ? ` — ${message}` : ''}`);
+      this.changed.fire();
+    });
+    session.on('error', (error) => {
+      this.monitor.status(error.message);
+      this.log.error(error.message);
+      void vscode.window.showErrorMessage(error.message);
+    });
+    this.sessionNow = session;
+    this.sessionPath = board.port.path;
+    session.start();
+    return session;
+  }
+
+  disconnect(): void {
+    if (!this.sessionNow) return;
+    this.sessionNow.dispose();
+    this.sessionNow = undefined;
+    this.sessionPath = undefined;
+    this.connection = 'closed';
+    this.status = undefined;
+    this.changed.fire();
+  }
+
+  indicator(): IndicatorState {
+    const board = this.board;
+    return {
+      board,
+      boardCount: this.boards.length,
+      virtual: Boolean(board && board.key === this.virtualBoardKey),
+      connection: this.sessionNow ? this.connection : 'closed',
+      run: this.status?.state,
+      errorLine: this.status?.exception ? `${this.status.exception} at line ${this.status.line} of ${this.status.file}` : undefined,
+      deploying: this.deployingNow,
+    };
+  }
+
+  private onBoardsChanged(): void {
+    const board = this.board;
+    if (board && !this.sessionNow && this.config.openMonitorOnConnect && board.port) {
+      this.connect();
+      this.monitor.show();
+    }
+    this.changed.fire();
+  }
+
+  dispose(): void {
+    this.disconnect();
+    this.watcher?.dispose();
+    this.changed.dispose();
+  }
+}

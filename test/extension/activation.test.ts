@@ -1,0 +1,125 @@
+// Activates the built extension (dist/extension.js) against a stand-in `vscode` module: every
+// contributed command is registered, even when the serial port library cannot load, and
+// nothing heavy happens during activation.
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, it, type TestContext } from 'node:test';
+import { createVscodeStub, interceptRequire, type StubRecord } from './vscodeStub.js';
+
+const EXTENSION = resolve('dist/extension.js');
+const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
+const contributed: string[] = manifest.contributes.commands.map((c: { command: string }) => c.command);
+
+interface Activated {
+  vscode: Record<string, unknown>;
+  record: StubRecord;
+  subscriptions: { dispose(): void }[];
+  deactivate(): void;
+}
+
+function activate(options: { serialportFails?: boolean; config?: Record<string, unknown> } = {}): Activated {
+  const { vscode, record } = createVscodeStub();
+  Object.assign(record.config, options.config ?? {});
+  const hooks = interceptRequire({
+    vscode: () => vscode,
+    ...(options.serialportFails ? { serialport: () => { throw new Error('No native build was found for platform=test'); } } : {}),
+  });
+  after(() => hooks.restore());
+  delete require.cache[EXTENSION];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ext = require(EXTENSION) as { activate(context: unknown): void; deactivate(): void };
+  const state = new Map<string, unknown>();
+  const subscriptions: { dispose(): void }[] = [];
+  ext.activate({
+    subscriptions,
+    workspaceState: { get: (k: string) => state.get(k), update: async (k: string, v: unknown) => { state.set(k, v); } },
+    extension: { packageJSON: manifest },
+  });
+  return { vscode, record, subscriptions, deactivate: () => { for (const s of subscriptions) s.dispose(); ext.deactivate(); } };
+}
+
+const until = async (condition: () => boolean, what: string) => {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(condition(), `timed out waiting for ${what}`);
+};
+
+describe('activation', () => {
+  it('registers every contributed command and both model editors, and logs its time', (t: TestContext) => {
+    const a = activate();
+    try {
+      for (const id of contributed) assert.ok(a.record.commands.has(id), `command ${id} is not registered`);
+      assert.deepEqual(a.record.customEditors.sort(), ['cpml.blobView', 'cpml.modelView']);
+      const log = a.record.outputChannels.find((c) => c.name === 'CircuitPython ML')!;
+      const line = log.lines.find((l) => /activated in [\d.]+ ms/.test(l));
+      assert.ok(line, 'activation time is logged');
+      t.diagnostic(line!);
+      const monitor = a.record.outputChannels.find((c) => c.name === 'CircuitPython Serial Monitor');
+      assert.equal(monitor?.languageId, 'cpml-monitor');
+      const item = a.record.statusBarItems[0];
+      assert.ok(item.visible);
+      assert.equal(item.command, 'cpml.boardActions');
+    } finally {
+      a.deactivate();
+    }
+  });
+
+  it('keeps every command when serialport cannot load, and explains it when the monitor is opened', async () => {
+    const a = activate({ serialportFails: true, config: { 'board.port': '/dev/ttyCPML-none' } });
+    try {
+      for (const id of contributed) assert.ok(a.record.commands.has(id), `command ${id} is not registered`);
+      await until(() => a.record.statusBarItems[0].text.includes('/dev/ttyCPML-none'), 'the board from the port setting');
+      await a.record.commands.get('cpml.openMonitor')!();
+      await until(() => a.record.messages.some((m) => m.level === 'error'), 'an error message');
+      const error = a.record.messages.find((m) => m.level === 'error')!.text;
+      assert.match(error, /serial/i);
+      assert.doesNotMatch(error, /\n\s+at /, 'no stack trace for the user');
+    } finally {
+      a.deactivate();
+    }
+  });
+
+  it('shows the board found from a drive setting in the status bar', async () => {
+    const drive = join(mkdtempSync(join(tmpdir(), 'cpml-ext-')), 'CIRCUITPY');
+    mkdirSync(drive);
+    writeFileSync(join(drive, 'boot_out.txt'), 'Adafruit CircuitPython 9.2.1 on 2024-11-20; Raspberry Pi Pico with rp2040\nBoard ID:raspberry_pi_pico\nUID:E66038B7137F6F2A\n');
+    const a = activate({ config: { 'board.drive': drive } });
+    try {
+      await until(() => a.record.statusBarItems[0].text.includes('Pico · CP 9.2.1 · CIRCUITPY'), 'the status bar text');
+      const tooltip = (a.record.statusBarItems[0].tooltip as { value: string }).value;
+      assert.match(tooltip, /CircuitPython 9\.2\.1/);
+      assert.match(tooltip, /E66038B7137F6F2A/);
+    } finally {
+      a.deactivate();
+    }
+  });
+
+  it('converts a model through the separately bundled toolchain (dist/toolchain.js)', async () => {
+    const a = activate();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'cpml-ext-'));
+      copyFileSync('examples/mnist/model.onnx', join(dir, 'digits.onnx'));
+      const Uri = (a.vscode.Uri as { file(p: string): unknown });
+      await a.record.commands.get('cpml.convertModel')!(Uri.file(join(dir, 'digits.onnx')));
+      assert.deepEqual(readFileSync(join(dir, 'digits.bin')), readFileSync('examples/mnist/model.bin'));
+      assert.match(a.record.messages.at(-1)!.text, /Converted to .*digits\.bin: 11 layers, 7\.1 KB/);
+      await a.record.commands.get('cpml.convertModel')!(Uri.file('test/fixtures/models/refuse_sigmoid.onnx'));
+      const error = a.record.messages.at(-1)!;
+      assert.equal(error.level, 'error');
+      assert.match(error.text, /operator Sigmoid is not supported/);
+    } finally {
+      a.deactivate();
+    }
+  });
+
+  it('tells the user that commands of later versions are not available yet, without failing', async () => {
+    const a = activate();
+    try {
+      await a.record.commands.get('cpml.startVirtualPico')!();
+      assert.match(a.record.messages.at(-1)!.text, /not available in this version/);
+    } finally {
+      a.deactivate();
+    }
+  });
+});

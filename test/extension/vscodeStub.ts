@@ -1,0 +1,97 @@
+// A small stand-in for the `vscode` module, enough to activate dist/extension.js in Node and
+// observe what it registers. (Real VS Code runs in the end-to-end tests.)
+import Module from 'node:module';
+
+export interface StubRecord {
+  commands: Map<string, (...args: unknown[]) => unknown>;
+  customEditors: string[];
+  outputChannels: { name: string; languageId?: string; lines: string[] }[];
+  statusBarItems: { text: string; tooltip: unknown; command?: unknown; visible: boolean }[];
+  messages: { level: 'info' | 'warning' | 'error'; text: string }[];
+  contexts: Map<string, unknown>;
+  config: Record<string, unknown>;
+}
+
+export function createVscodeStub(): { vscode: Record<string, unknown>; record: StubRecord } {
+  const record: StubRecord = { commands: new Map(), customEditors: [], outputChannels: [], statusBarItems: [], messages: [], contexts: new Map(), config: {} };
+  const disposable = () => ({ dispose() {} });
+
+  class EventEmitter<T> {
+    private listeners: ((e: T) => void)[] = [];
+    event = (listener: (e: T) => void, thisArg?: unknown, disposables?: { dispose(): void }[]) => {
+      this.listeners.push(listener.bind(thisArg));
+      const d = { dispose: () => { this.listeners = this.listeners.filter((l) => l !== listener); } };
+      disposables?.push(d);
+      return d;
+    };
+    fire(e: T) { for (const l of this.listeners) l(e); }
+    dispose() { this.listeners = []; }
+  }
+  class Uri {
+    constructor(readonly scheme: string, readonly path: string) {}
+    get fsPath() { return this.path; }
+    static file(path: string) { return new Uri('file', path); }
+    static joinPath(base: Uri, ...parts: string[]) { return new Uri(base.scheme, [base.path, ...parts].join('/')); }
+    toString() { return `${this.scheme}://${this.path}`; }
+  }
+  const channel = (name: string, options?: unknown) => {
+    const entry = { name, languageId: typeof options === 'string' ? options : undefined, lines: [] as string[] };
+    record.outputChannels.push(entry);
+    const log = (text: string) => entry.lines.push(text);
+    return { name, append: log, appendLine: log, info: log, warn: log, error: log, debug: log, trace: log, show() {}, hide() {}, clear() {}, dispose() {} };
+  };
+  const vscode = {
+    EventEmitter,
+    Uri,
+    Disposable: class { constructor(private readonly f: () => void) {} dispose() { this.f(); } },
+    StatusBarAlignment: { Left: 1, Right: 2 },
+    ProgressLocation: { Notification: 15, Window: 10 },
+    ThemeColor: class { constructor(readonly id: string) {} },
+    MarkdownString: class { value = ''; constructor(v = '') { this.value = v; } appendMarkdown(t: string) { this.value += t; return this; } },
+    RelativePattern: class { constructor(readonly base: unknown, readonly pattern: string) {} },
+    TabInputCustom: class {},
+    TabInputText: class {},
+    window: {
+      createOutputChannel: channel,
+      createStatusBarItem: () => {
+        const item = { text: '', tooltip: undefined as unknown, command: undefined as unknown, visible: false, name: '', backgroundColor: undefined, show() { item.visible = true; }, hide() { item.visible = false; }, dispose() {} };
+        record.statusBarItems.push(item);
+        return item;
+      },
+      registerCustomEditorProvider: (viewType: string) => { record.customEditors.push(viewType); return disposable(); },
+      showInformationMessage: async (text: string) => { record.messages.push({ level: 'info', text }); return undefined; },
+      showWarningMessage: async (text: string) => { record.messages.push({ level: 'warning', text }); return undefined; },
+      showErrorMessage: async (text: string) => { record.messages.push({ level: 'error', text }); return undefined; },
+      tabGroups: { activeTabGroup: { activeTab: undefined } },
+      activeTextEditor: undefined,
+    },
+    commands: {
+      registerCommand: (id: string, f: (...args: unknown[]) => unknown) => { record.commands.set(id, f); return disposable(); },
+      executeCommand: async (id: string, ...args: unknown[]) => {
+        if (id === 'setContext') { record.contexts.set(args[0] as string, args[1]); return undefined; }
+        return record.commands.get(id)?.(...args);
+      },
+    },
+    workspace: {
+      getConfiguration: () => ({ get: <T>(key: string, fallback: T) => (key in record.config ? record.config[key] as T : fallback) }),
+      onDidChangeConfiguration: () => disposable(),
+      createFileSystemWatcher: () => ({ onDidChange: disposable, dispose() {} }),
+      findFiles: async () => [],
+      asRelativePath: (p: string | Uri) => (typeof p === 'string' ? p : p.path),
+    },
+  };
+  return { vscode, record };
+}
+
+type Loader = (request: string, parent: unknown, isMain: boolean) => unknown;
+
+/** Makes `require('vscode')` (and optionally other modules) return stand-ins until restore() is called. */
+export function interceptRequire(modules: Record<string, () => unknown>): { restore(): void } {
+  const m = Module as unknown as { _load: Loader };
+  const original = m._load;
+  m._load = function (request, parent, isMain) {
+    if (request in modules) return modules[request]();
+    return original.call(this, request, parent, isMain);
+  };
+  return { restore: () => { m._load = original; } };
+}
