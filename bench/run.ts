@@ -20,7 +20,7 @@ interface Row {
   name: string;
   median: number;
   min: number;
-  unit: 'ms' | 'µs';
+  unit: 'ms' | 'µs' | '%';
   /** e.g. the weight throughput of a conversion. */
   extra?: string;
   /** The median must stay below this (same unit). */
@@ -193,6 +193,32 @@ function printTable(): void {
     `${errors ? `; ${errors} benchmark(s) could not run` : ''}`);
 }
 
+// --- Board discovery at rest --------------------------------------------------------------------
+
+async function benchBoardWatcher(): Promise<void> {
+  const { BoardWatcher } = await import('../src/core/board/boardWatcher.js');
+  const { defaultPortLister } = await import('../src/core/board/listPorts.js');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const watcher = new BoardWatcher({ ports: defaultPortLister(() => require('serialport')) });
+  await watcher.refresh();
+  const times: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t0 = performance.now();
+    await watcher.refresh();
+    times.push(performance.now() - t0);
+  }
+  watcher.start();
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  await new Promise((r) => setTimeout(r, 8000));
+  const cpu = process.cpuUsage(cpu0);
+  const wall = performance.now() - wall0;
+  watcher.dispose();
+  bench('board discovery: one scan (ports + drives)', () => inMs(summarize(times)));
+  const percent = ((cpu.user + cpu.system) / 1000 / wall) * 100;
+  bench('board discovery idle: CPU of this process while watching for 8 s', () => ({ median: percent, min: percent, unit: '%', target: 1 }));
+}
+
 // --- Extension activation ----------------------------------------------------------------------
 
 function benchActivation(): void {
@@ -216,6 +242,7 @@ async function main(): Promise<void> {
   benchConversions();
   benchCli();
   benchActivation();
+  await benchBoardWatcher();
   await benchInference();
   printTable();
 }
