@@ -19,6 +19,9 @@ const SELECTED_KEY = 'cpml.selectedBoard';
 export class BoardConnection implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
+  private readonly lineReceived = new vscode.EventEmitter<string>();
+  /** Each complete console line of the connected board (without its line end). */
+  readonly onDidReceiveLine = this.lineReceived.event;
   private watcher?: BoardWatcher;
   private sessionNow?: SerialSession;
   private connection: IndicatorState['connection'] = 'closed';
@@ -112,6 +115,7 @@ export class BoardConnection implements vscode.Disposable {
       findPortBySerial: async (serial) => (await this.refresh()).find((b) => b.port?.serialNumber === serial)?.port?.path,
     });
     session.on('text', (text) => this.monitor.append(text));
+    session.on('line', (line) => this.lineReceived.fire(line));
     session.on('status', (status) => { this.status = status; this.changed.fire(); });
     session.on('state', (state, message) => {
       this.connection = state === 'closed' ? 'closed' : state;
@@ -166,5 +170,6 @@ export class BoardConnection implements vscode.Disposable {
     this.disconnect();
     this.watcher?.dispose();
     this.changed.dispose();
+    this.lineReceived.dispose();
   }
 }

@@ -112,8 +112,8 @@ export const COMMANDS: Record<string, Handler> = {
     else pick?.run?.();
   },
 
-  'cpml.timing.clear': notYet('The Inference Timing view'),
-  'cpml.timing.exportCsv': notYet('The Inference Timing view'),
+  'cpml.timing.clear': (state) => state.timing.clear(),
+  'cpml.timing.exportCsv': (state) => state.timing.exportCsv(),
 };
 
 /** Wraps a handler so a user mistake becomes a message (never a stack trace) and bugs reach the log. */

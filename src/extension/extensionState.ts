@@ -5,16 +5,21 @@ import { readConfig, type Config } from './config.js';
 import type { Log } from './log.js';
 import { MonitorChannel } from './monitorChannel.js';
 import { BoardStatusBar } from './statusBar.js';
+import { TimingView } from './timingView.js';
 
 export class ExtensionState implements vscode.Disposable {
   readonly monitor = new MonitorChannel();
   readonly statusBar = new BoardStatusBar();
   readonly board: BoardConnection;
+  readonly timing: TimingView;
   config: Config = readConfig();
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(readonly context: vscode.ExtensionContext, readonly log: Log) {
     this.board = new BoardConnection(context.workspaceState, log, this.monitor, this.config);
+    this.timing = new TimingView(context.workspaceState, log);
+    this.disposables.push(this.timing);
+    this.board.onDidReceiveLine((line) => this.timing.push(line), undefined, this.disposables);
     this.board.onDidChange(() => {
       this.statusBar.update(this.board.indicator());
       void vscode.commands.executeCommand('setContext', 'cpml.boardConnected', Boolean(this.board.session));

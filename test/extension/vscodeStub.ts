@@ -1,5 +1,6 @@
 // A small stand-in for the `vscode` module, enough to activate dist/extension.js in Node and
 // observe what it registers. (Real VS Code runs in the end-to-end tests.)
+import { writeFileSync } from 'node:fs';
 import Module from 'node:module';
 
 export interface StubRecord {
@@ -10,10 +11,14 @@ export interface StubRecord {
   messages: { level: 'info' | 'warning' | 'error'; text: string }[];
   contexts: Map<string, unknown>;
   config: Record<string, unknown>;
+  treeViews: Map<string, { treeDataProvider: unknown }>;
+  /** The options of each save dialog shown; it answers `saveDialogAnswer` (undefined: cancelled). */
+  saveDialogs: Record<string, unknown>[];
+  saveDialogAnswer?: { fsPath: string };
 }
 
 export function createVscodeStub(): { vscode: Record<string, unknown>; record: StubRecord } {
-  const record: StubRecord = { commands: new Map(), customEditors: [], outputChannels: [], statusBarItems: [], messages: [], contexts: new Map(), config: {} };
+  const record: StubRecord = { commands: new Map(), customEditors: [], outputChannels: [], statusBarItems: [], messages: [], contexts: new Map(), config: {}, treeViews: new Map(), saveDialogs: [] };
   const disposable = () => ({ dispose() {} });
 
   class EventEmitter<T> {
@@ -49,6 +54,12 @@ export function createVscodeStub(): { vscode: Record<string, unknown>; record: S
     ThemeColor: class { constructor(readonly id: string) {} },
     MarkdownString: class { value = ''; constructor(v = '') { this.value = v; } appendMarkdown(t: string) { this.value += t; return this; } },
     RelativePattern: class { constructor(readonly base: unknown, readonly pattern: string) {} },
+    TreeItemCollapsibleState: { None: 0, Collapsed: 1, Expanded: 2 },
+    TreeItem: class {
+      id?: string; description?: string; tooltip?: unknown; iconPath?: unknown; contextValue?: string;
+      constructor(readonly label: string, readonly collapsibleState = 0) {}
+    },
+    ThemeIcon: class { constructor(readonly id: string, readonly color?: unknown) {} },
     TabInputCustom: class {},
     TabInputText: class {},
     window: {
@@ -59,6 +70,9 @@ export function createVscodeStub(): { vscode: Record<string, unknown>; record: S
         return item;
       },
       registerCustomEditorProvider: (viewType: string) => { record.customEditors.push(viewType); return disposable(); },
+      createTreeView: (id: string, options: { treeDataProvider: unknown }) => { record.treeViews.set(id, options); return { dispose: () => record.treeViews.delete(id) }; },
+      showSaveDialog: async (options: Record<string, unknown>) => { record.saveDialogs.push(options); return record.saveDialogAnswer; },
+      showTextDocument: async () => undefined,
       showInformationMessage: async (text: string) => { record.messages.push({ level: 'info', text }); return undefined; },
       showWarningMessage: async (text: string) => { record.messages.push({ level: 'warning', text }); return undefined; },
       showErrorMessage: async (text: string) => { record.messages.push({ level: 'error', text }); return undefined; },
@@ -78,6 +92,8 @@ export function createVscodeStub(): { vscode: Record<string, unknown>; record: S
       createFileSystemWatcher: () => ({ onDidChange: disposable, dispose() {} }),
       findFiles: async () => [],
       asRelativePath: (p: string | Uri) => (typeof p === 'string' ? p : p.path),
+      workspaceFolders: undefined,
+      fs: { writeFile: async (uri: Uri, bytes: Uint8Array) => writeFileSync(uri.fsPath, bytes) },
     },
   };
   return { vscode, record };
