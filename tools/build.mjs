@@ -34,6 +34,15 @@ const toolchainSeparate = {
   },
 };
 const toolchain = { ...common, entryPoints: ['src/extension/toolchain.ts'] };
+/** The code.py template, read at run time from next to the bundles (src/core/deploy/codeTemplate.ts). */
+const CODE_TEMPLATE = 'src/core/deploy/code_template.py';
+const copyCodeTemplate = (distDir) => cpSync(CODE_TEMPLATE, join(distDir, 'code_template.py'));
+/**
+ * The virtual Pico's MicroPython thread: src/sim/virtualPico.ts starts dist/simWorker.js next to
+ * its own bundle. MicroPython itself (an ES module and its .wasm) is loaded from node_modules at
+ * run time: a runtime dependency, shipped in the VSIX (see .vscodeignore).
+ */
+const simWorker = { ...common, entryPoints: ['src/sim/simWorker.ts'], external: ['@micropython/micropython-webassembly-pyscript'] };
 const extension = {
   ...common,
   plugins: [toolchainSeparate],
@@ -92,6 +101,8 @@ async function packageVsix(out) {
     // No source map in the VSIX: nothing there would read it.
     await build({ ...extension, sourcemap: false, outfile: join(stage, 'dist', 'extension.js') });
     await build({ ...toolchain, sourcemap: false, outfile: join(stage, 'dist', 'toolchain.js') });
+    await build({ ...simWorker, sourcemap: false, outfile: join(stage, 'dist', 'simWorker.js') });
+    copyCodeTemplate(join(stage, 'dist'));
     for (const path of ['.vscodeignore', 'README.md', 'CHANGELOG.md', 'LICENSE', 'NOTICE', 'media', 'syntaxes', 'walkthrough', 'examples']) {
       if (existsSync(path)) cpSync(path, join(stage, path), { recursive: true });
     }
@@ -114,6 +125,8 @@ try {
     await packageVsix(process.argv[vsix + 1] ?? `${JSON.parse(readFileSync('package.json', 'utf8')).name}.vsix`);
   } else {
     await build({ ...common, entryPoints: ['src/cli/cli.ts'], outfile: 'dist/cli.js' });
+    await build({ ...simWorker, outfile: 'dist/simWorker.js' });
+    copyCodeTemplate('dist');
     if (existsSync('src/extension/extension.ts')) {
       await build({ ...extension, outfile: 'dist/extension.js' });
       await build({ ...toolchain, outfile: 'dist/toolchain.js' });

@@ -7,12 +7,15 @@ import { CpmlError, FirmwareError } from '../core/errors.js';
 import { UsageError, type CliIo } from './cliIo.js';
 import type { CommandSpec } from './commandSpec.js';
 import { convertCommand } from './commands/convertCommand.js';
+import { deployCommand } from './commands/deployCommand.js';
+import { demoCommand } from './commands/demoCommand.js';
 import { inspectCommand } from './commands/inspectCommand.js';
 import { monitorCommand } from './commands/monitorCommand.js';
 import { runCommand } from './commands/runCommand.js';
+import { simCommand } from './commands/simCommand.js';
 import { validateCommand } from './commands/validateCommand.js';
 
-export const COMMANDS: CommandSpec[] = [convertCommand, inspectCommand, validateCommand, runCommand, monitorCommand];
+export const COMMANDS: CommandSpec[] = [convertCommand, inspectCommand, validateCommand, runCommand, deployCommand, monitorCommand, simCommand, demoCommand];
 
 export const EXIT = { ok: 0, refused: 1, usage: 2, bug: 70 } as const;
 

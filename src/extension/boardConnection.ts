@@ -56,6 +56,16 @@ export class BoardConnection implements vscode.Disposable {
     this.watcher.start();
   }
 
+  /** Points discovery at the virtual Pico (or back at real boards with undefined). */
+  useVirtualBoard(virtual: { port: string; drive: string; key: string } | undefined): void {
+    this.disconnect();
+    this.virtualBoardKey = virtual?.key;
+    this.watcher?.reconfigure({
+      overridePort: virtual?.port ?? (this.config.port || undefined),
+      overrideDrive: virtual?.drive ?? (this.config.drive || undefined),
+    });
+  }
+
   reconfigure(config: Config): void {
     const moved = config.port !== this.config.port || config.drive !== this.config.drive;
     this.config = config;

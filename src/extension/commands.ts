@@ -3,14 +3,12 @@
 import * as vscode from 'vscode';
 import type { ExtensionState } from './extensionState.js';
 import { pickModel } from './modelPicker.js';
+import { deployModel } from './deployModel.js';
+import { startVirtualPico } from './virtualPicoCommand.js';
 import { toolchain } from './lazyToolchain.js';
 import { errorMessage, isUserError } from './userErrors.js';
 
 type Handler = (state: ExtensionState, ...args: unknown[]) => unknown;
-
-function notYet(what: string): Handler {
-  return () => vscode.window.showInformationMessage(`${what} is not available in this version of CircuitPython ML yet.`);
-}
 
 const boardCommand = (action: (s: ReturnType<ExtensionState['board']['connect']>) => Promise<void>, label: string): Handler => async (state) => {
   const session = state.board.connect();
@@ -20,8 +18,8 @@ const boardCommand = (action: (s: ReturnType<ExtensionState['board']['connect']>
 };
 
 export const COMMANDS: Record<string, Handler> = {
-  'cpml.deployModel': notYet('Deploy Model to Pico'),
-  'cpml.startVirtualPico': notYet('The virtual Pico'),
+  'cpml.deployModel': (state, arg) => deployModel(state, arg),
+  'cpml.startVirtualPico': (state) => startVirtualPico(state),
 
   'cpml.convertModel': async (state, arg) => {
     const uri = await pickModel(arg, { onnxOnly: true, title: 'Convert ONNX to Blob' });

@@ -8,6 +8,8 @@ export interface Config {
   openMonitorOnConnect: boolean;
   baudRate: number;
   heapBudgetKB: number;
+  samplesFolder: string;
+  keepModelLoaded: boolean;
 }
 
 export function readConfig(): Config {
@@ -19,5 +21,7 @@ export function readConfig(): Config {
     openMonitorOnConnect: c.get<boolean>('monitor.openOnConnect', false),
     baudRate: c.get<number>('monitor.baudRate', 115200),
     heapBudgetKB: c.get<number>('model.heapBudgetKB', 150),
+    samplesFolder: c.get<string>('deploy.samplesFolder', '').trim(),
+    keepModelLoaded: c.get<boolean>('deploy.keepModelLoaded', false),
   };
 }

@@ -38,3 +38,7 @@ export async function validateOnHost(uri: vscode.Uri, samples = 8): Promise<Mode
   return validateModel(conversion, randomSamples(inputElementsOf(conversion), samples, 1));
 }
 
+
+export { planDeploy } from '../core/deploy/planDeploy.js';
+export { executeDeploy } from '../core/deploy/executeDeploy.js';
+export { VirtualPico } from '../sim/virtualPico.js';

@@ -2,7 +2,7 @@
 // contributed command is registered, even when the serial port library cannot load, and
 // nothing heavy happens during activation.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
@@ -113,11 +113,57 @@ describe('activation', () => {
     }
   });
 
-  it('tells the user that commands of later versions are not available yet, without failing', async () => {
+  it('starts the virtual Pico, shows it as virtual, deploys to it and fills the timing view', async (t: TestContext) => {
     const a = activate();
     try {
       await a.record.commands.get('cpml.startVirtualPico')!();
-      assert.match(a.record.messages.at(-1)!.text, /not available in this version/);
+      const failed = a.record.messages.find((m) => m.level === 'error');
+      if (failed && /socat or python3/.test(failed.text)) {
+        t.skip(failed.text);
+        return;
+      }
+      await until(() => /Virtual Pico · CP 9\.2\.1/.test(a.record.statusBarItems[0].text), 'the virtual board in the status bar');
+      const workspace = mkdtempSync(join(tmpdir(), 'cpml-vp-'));
+      cpSync('examples/mnist', workspace, { recursive: true });
+      const Uri = (a.vscode.Uri as { file(p: string): unknown });
+      await a.record.commands.get('cpml.deployModel')!(Uri.file(join(workspace, 'model.onnx')));
+      assert.match(a.record.messages.at(-1)!.text, /Deployed model\.bin with 20 sample\(s\)/);
+      const monitor = a.record.outputChannels.find((c) => c.name === 'CircuitPython Serial Monitor')!;
+      await until(() => (monitor.lines.join('').match(/Pred: \d/g) ?? []).length >= 20, '20 predictions in the monitor');
+      await a.record.commands.get('cpml.startVirtualPico')!(); // running: offers to stop (the stub answers nothing)
+    } finally {
+      a.deactivate();
+    }
+  });
+});
+
+describe('Deploy Model to Pico', () => {
+  it('copies model, samples and code.py to the board\'s drive, with progress, and refuses what cannot run', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'cpml-deploy-ext-'));
+    const drive = join(root, 'CIRCUITPY');
+    mkdirSync(drive);
+    writeFileSync(join(drive, 'boot_out.txt'), 'Adafruit CircuitPython 9.2.1 on 2024-11-20; Raspberry Pi Pico with rp2040\nBoard ID:raspberry_pi_pico\nUID:E66038B7137F6F2A\n');
+    writeFileSync(join(drive, 'code.py'), 'print("mine")\n');
+    const workspace = join(root, 'project');
+    cpSync('examples/mnist', workspace, { recursive: true });
+    copyFileSync('test/fixtures/models/refuse_sigmoid.onnx', join(workspace, 'broken.onnx'));
+    const a = activate({ config: { 'board.drive': drive } });
+    try {
+      await until(() => a.record.statusBarItems[0].text.includes('CIRCUITPY'), 'the board');
+      const Uri = (a.vscode.Uri as { file(p: string): unknown });
+      await a.record.commands.get('cpml.deployModel')!(Uri.file(join(workspace, 'model.onnx')));
+      const done = a.record.messages.at(-1)!;
+      assert.equal(done.level, 'info', done.text);
+      assert.match(done.text, /Deployed model\.bin with 20 sample\(s\) to CIRCUITPY/);
+      assert.deepEqual(readFileSync(join(drive, 'model.bin')), readFileSync('examples/mnist/model.bin'));
+      assert.match(readFileSync(join(drive, 'code.py'), 'utf8'), /cnn_helper/);
+      assert.ok(a.record.progress.some((p) => /code\.py/.test(p)), 'progress names the files');
+      const before = readdirSync(drive).sort();
+      await a.record.commands.get('cpml.deployModel')!(Uri.file(join(workspace, 'broken.onnx')));
+      const refusal = a.record.messages.at(-1)!;
+      assert.equal(refusal.level, 'error');
+      assert.match(refusal.text, /Sigmoid/);
+      assert.deepEqual(readdirSync(drive).sort(), before, 'a refused deploy leaves the drive as it was');
     } finally {
       a.deactivate();
     }

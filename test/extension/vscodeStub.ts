@@ -15,10 +15,12 @@ export interface StubRecord {
   /** The options of each save dialog shown; it answers `saveDialogAnswer` (undefined: cancelled). */
   saveDialogs: Record<string, unknown>[];
   saveDialogAnswer?: { fsPath: string };
+  /** Messages reported through withProgress. */
+  progress: string[];
 }
 
 export function createVscodeStub(): { vscode: Record<string, unknown>; record: StubRecord } {
-  const record: StubRecord = { commands: new Map(), customEditors: [], outputChannels: [], statusBarItems: [], messages: [], contexts: new Map(), config: {}, treeViews: new Map(), saveDialogs: [] };
+  const record: StubRecord = { commands: new Map(), customEditors: [], outputChannels: [], statusBarItems: [], messages: [], contexts: new Map(), config: {}, treeViews: new Map(), saveDialogs: [], progress: [] };
   const disposable = () => ({ dispose() {} });
 
   class EventEmitter<T> {
@@ -75,6 +77,9 @@ export function createVscodeStub(): { vscode: Record<string, unknown>; record: S
       showTextDocument: async () => undefined,
       showInformationMessage: async (text: string) => { record.messages.push({ level: 'info', text }); return undefined; },
       showWarningMessage: async (text: string) => { record.messages.push({ level: 'warning', text }); return undefined; },
+      withProgress: async <T>(_options: unknown, task: (progress: { report(p: { message?: string }): void }, token: { isCancellationRequested: boolean }) => Promise<T>) => {
+        return task({ report: (p) => { if (p.message) record.progress.push(p.message); } }, { isCancellationRequested: false });
+      },
       showErrorMessage: async (text: string) => { record.messages.push({ level: 'error', text }); return undefined; },
       tabGroups: { activeTabGroup: { activeTab: undefined } },
       activeTextEditor: undefined,

@@ -1,0 +1,46 @@
+// "Start Virtual Pico": a simulated board (real MicroPython running code.py from a temporary
+// CIRCUITPY folder, cnn_helper backed by the host engine) on a pseudo-terminal, connected like
+// a real board. Running the command again offers to stop it.
+import * as vscode from 'vscode';
+import type { VirtualPico } from '../sim/virtualPico.js';
+import type { ExtensionState } from './extensionState.js';
+import { toolchain } from './lazyToolchain.js';
+
+let running: VirtualPico | undefined;
+
+export async function startVirtualPico(state: ExtensionState): Promise<void> {
+  if (running) {
+    const choice = await vscode.window.showInformationMessage('The virtual Pico is running.', 'Open Its Drive', 'Stop It');
+    if (choice === 'Stop It') await stopVirtualPico(state);
+    if (choice === 'Open Its Drive' && state.board.board?.drive) {
+      await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(state.board.board.drive.path));
+    }
+    return;
+  }
+  const pico = new (toolchain().VirtualPico)({ heapBytes: Math.round(state.config.heapBudgetKB * 1024) });
+  pico.on('error', (error) => {
+    state.log.error(`virtual Pico: ${error.message}`);
+    state.monitor.status(`virtual Pico: ${error.message}`);
+  });
+  const info = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Starting the virtual Pico…' }, () => pico.start());
+  if (!info.port) {
+    await pico.dispose();
+    throw new Error('The virtual Pico started without a serial port');
+  }
+  running = pico;
+  state.log.info(`virtual Pico: port ${info.port}, drive ${info.drive} (${info.relay ?? 'in-process'}); its timings are simulated from the RP2040 latency model`);
+  state.board.useVirtualBoard({ port: info.port, drive: info.drive, key: info.uid });
+  state.monitor.status(`virtual Pico started: port ${info.port}, drive ${info.drive} — timings are simulated`);
+  state.board.connect();
+  state.monitor.show();
+  state.push({ dispose: () => void stopVirtualPico(state) });
+}
+
+export async function stopVirtualPico(state: ExtensionState): Promise<void> {
+  const pico = running;
+  running = undefined;
+  if (!pico) return;
+  state.board.useVirtualBoard(undefined);
+  await pico.dispose();
+  state.monitor.status('virtual Pico stopped');
+}

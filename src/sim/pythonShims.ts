@@ -1,0 +1,259 @@
+// The Python side of the virtual Pico: modules written into MicroPython's file system under
+// /proc/cpml (the last entry of sys.path) before a program or the REPL starts. They give the
+// program what CircuitPython on a Pico gives it and MicroPython's WebAssembly build does not:
+// cnn_helper (backed by the host engine through the JS module `_cpml_host`, simWorker.ts), the
+// Pico's heap in gc.mem_free(), time.monotonic_ns() on the simulated clock, a read-only drive,
+// errno numbers as on the board, input() from the serial console, a minimal `supervisor`, and
+// a clear ImportError for modules that drive hardware.
+//
+// JS functions cannot raise Python exceptions (a JS throw unwinds the whole VM), so `_cpml_host`
+// returns error codes ("ValueError:message") and these modules raise. Their frames are dropped
+// from tracebacks by consoleFilter.ts, so a traceback names the program's line as on the board.
+import { CHIP, CP_DATE, CP_VERSION, BOARD_NAME } from './simProtocol.js';
+
+/** Modules that only exist on hardware. `import board` raises ImportError with the reason. */
+export const HARDWARE_MODULES = [
+  'board', 'digitalio', 'analogio', 'busio', 'bitbangio', 'pwmio', 'pulseio', 'countio', 'rotaryio',
+  'touchio', 'keypad', 'neopixel', 'neopixel_write', 'microcontroller', 'usb_cdc', 'usb_hid',
+  'usb_midi', 'storage', 'terminalio', 'displayio', 'busdisplay', 'fourwire', 'framebufferio',
+  'vectorio', 'paralleldisplaybus', 'rp2pio', 'audiobusio', 'audiocore', 'audiopwmio', 'audiomixer',
+  'i2ctarget', 'alarm', 'watchdog', 'rtc', 'nvm', 'sdcardio', 'rgbmatrix', 'picodvi', 'imagecapture',
+] as const;
+
+const hardwareStub = (name: string) =>
+  `raise ImportError("no module named '${name}' (the virtual Pico has no hardware pins; run code that uses ${name} on a real board)")\n`;
+
+/** Python errno values of Emscripten's file system (WASI numbering) → the board's (newlib, Linux numbering). */
+const ERRNO_MAP = '{44: 2, 20: 17, 54: 20, 31: 21, 2: 13, 28: 22, 51: 28, 69: 30, 55: 39, 8: 9, 63: 1, 29: 5, 37: 36, 10: 16, 43: 19}';
+
+const GC = `# gc as on the board: the Pico's heap, not the host's. (MicroPython's WebAssembly build only
+# collects between runs, so it cannot tell a program's live objects from garbage: the virtual
+# heap counts what cnn_helper holds.)
+import gc as _real
+import _cpml_host as _h
+from gc import collect, disable, enable, isenabled, threshold
+
+
+def mem_free():
+    return _h.heap_size() - _h.model_bytes()
+
+
+def mem_alloc():
+    return _h.model_bytes()
+`;
+
+const CNN_HELPER = `# cnn_helper as the firmware's C module, run by the host engine (same results, same errors).
+# Data crosses to the host through memory addresses (uctypes), not as Python objects: this
+# MicroPython build keeps every object handed to JavaScript alive until the program ends.
+import _cpml_host as _h
+from array import array as _array
+from uctypes import addressof as _addressof
+
+SIMULATED = True
+_TYPES = {"ValueError": ValueError, "RuntimeError": RuntimeError, "MemoryError": MemoryError}
+
+
+def _raise():
+    kind, message = _h.error().split(":", 1)
+    if kind == "OSError":
+        raise OSError(int(message))
+    raise _TYPES[kind](message)
+
+
+def load_model(path):
+    # The virtual clock charges the whole call the RP2040's estimated time (_h.end).
+    _h.begin()
+    try:
+        open(path, "rb").close()
+        ok = _h.load_model(path)
+    finally:
+        _h.end()
+    if not ok:
+        _raise()
+
+
+def _nbytes(view):
+    n = len(view)
+    if n < 2:
+        return len(bytes(view))
+    return n * (_addressof(view[1:]) - _addressof(view))
+
+
+def perform_inference(input):
+    _h.begin()
+    try:
+        view = memoryview(input)
+        out = None
+        size = _h.output_size()
+        if size:
+            out = _array("f", bytes(4 * size))
+        ok = _h.perform_inference(_addressof(view), _nbytes(view), _addressof(out) if out else 0)
+    finally:
+        _h.end()
+    if not ok:
+        _raise()
+    return list(out)
+
+
+def unload_model():
+    _h.unload_model()
+`;
+
+const SUPERVISOR = `# The parts of CircuitPython's supervisor a program on the virtual Pico can use.
+import _cpml_host as _h
+
+
+class _Runtime:
+    serial_connected = True
+    usb_connected = True
+
+    @property
+    def serial_bytes_available(self):
+        return _h.bytes_available()
+
+
+runtime = _Runtime()
+
+
+def ticks_ms():
+    return ((_h.clock_high() << 30 | _h.clock_low()) // 1000000) & 0x3FFFFFFF
+
+
+def reload():
+    _h.reload()
+    raise SystemExit
+`;
+
+const BOOT = `# Makes this MicroPython look like CircuitPython ${CP_VERSION} on a Pico; runs code.py.
+import sys
+sys.path[:] = ["", "/", ".frozen", "/lib", "/proc/cpml"]
+
+import builtins
+import os
+import time
+import _cpml_host as _h
+import _cpml_gc
+
+sys.modules["gc"] = _cpml_gc
+# Built into the firmware: importing them costs a program no heap.
+import cnn_helper
+import supervisor
+
+
+def _monotonic_ns():
+    high = _h.clock_high()
+    return (high << 30) | _h.clock_low()
+
+
+def _monotonic():
+    return _monotonic_ns() / 1000000000
+
+
+def _sleep(seconds):
+    if seconds < 0:
+        raise ValueError("sleep length must be non-negative")
+    _h.sleep(seconds)
+
+
+time.monotonic_ns = _monotonic_ns
+time.monotonic = _monotonic
+time.sleep = _sleep
+
+_ERRNO = ${ERRNO_MAP}
+_real_open = builtins.open
+
+
+def _system(path):
+    return isinstance(path, str) and (path.startswith("/proc/") or path.startswith("/dev/"))
+
+
+def open(file, mode="r", *args, **kwargs):
+    # CIRCUITPY is read-only to programs while a computer has it mounted over USB.
+    if isinstance(mode, str) and ("w" in mode or "a" in mode or "x" in mode or "+" in mode) and not _system(file):
+        raise OSError(30)
+    try:
+        return _real_open(file, mode, *args, **kwargs)
+    except OSError as e:
+        raise OSError(_ERRNO.get(e.errno, e.errno)) from None
+
+
+builtins.open = open
+
+
+def _mapped(function):
+    def call(*args):
+        try:
+            return function(*args)
+        except OSError as e:
+            raise OSError(_ERRNO.get(e.errno, e.errno)) from None
+    return call
+
+
+def _read_only(*args):
+    raise OSError(30)
+
+
+for _name in ("listdir", "ilistdir", "stat", "statvfs", "chdir"):
+    if hasattr(os, _name):
+        setattr(os, _name, _mapped(getattr(os, _name)))
+for _name in ("remove", "unlink", "rename", "mkdir", "rmdir"):
+    if hasattr(os, _name):
+        setattr(os, _name, _read_only)
+
+try:
+    from collections import namedtuple as _namedtuple
+    _uname = _namedtuple("uname_result", ("sysname", "nodename", "release", "version", "machine"))(
+        "${CHIP}", "${CHIP}", "${CP_VERSION}", "${CP_VERSION} on ${CP_DATE}", "${BOARD_NAME} with ${CHIP}")
+    os.uname = lambda: _uname
+except ImportError:
+    pass
+
+
+def input(prompt=""):
+    if prompt:
+        print(prompt, end="")
+    line = _h.readline()
+    if line is None:
+        raise EOFError
+    return line
+
+
+builtins.input = input
+
+
+def run(path):
+    import __main__
+    scope = __main__.__dict__
+    scope["__file__"] = path
+    try:
+        f = _real_open(path)
+        try:
+            source = f.read()
+        finally:
+            f.close()
+        code = compile(source, path, "exec")
+        source = None
+        exec(code, scope)
+    except SystemExit:
+        pass
+    except BaseException as e:
+        import io
+        text = io.StringIO()
+        sys.print_exception(e, text)
+        text = text.getvalue()
+        print(text, end="")
+        _h.uncaught(type(e).__name__, text)
+
+`;
+
+/** Files for /proc/cpml, by name. */
+export function shimFiles(): Record<string, string> {
+  const files: Record<string, string> = {
+    '_cpml_boot.py': BOOT,
+    '_cpml_gc.py': GC,
+    'cnn_helper.py': CNN_HELPER,
+    'supervisor.py': SUPERVISOR,
+  };
+  for (const name of HARDWARE_MODULES) files[`${name}.py`] = hardwareStub(name);
+  return files;
+}

@@ -1,0 +1,101 @@
+// `cpml deploy` end to end: the built dist/cli.js as a process, on real folders.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { EXAMPLE_BLOB, EXAMPLE_ONNX, EXAMPLE_SAMPLES, makeDrive, snapshot, tempDir, temporaries } from './deploySupport.js';
+
+/** Newest modification time under a folder. */
+function newest(dir: string): number {
+  return Math.max(...readdirSync(dir).map((name) => {
+    const s = statSync(join(dir, name));
+    return s.isDirectory() ? newest(join(dir, name)) : s.mtimeMs;
+  }));
+}
+
+function cpml(...args: string[]) {
+  const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('cpml deploy (dist/cli.js)', () => {
+  before(() => {
+    // `npm test` builds first; a bare run of this file builds when dist/ is older than the sources.
+    const fresh = existsSync('dist/cli.js') && existsSync('dist/code_template.py') && statSync('dist/cli.js').mtimeMs >= newest('src');
+    if (!fresh) execFileSync(process.execPath, ['tools/build.mjs'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  });
+
+  it('deploys, reports each file and the memory plan, and keeps the user\'s code.py', () => {
+    const drive = makeDrive('print("my own program")\n');
+    const r = cpml('deploy', EXAMPLE_ONNX, '--drive', drive);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.match(r.stdout, /^Deploying model\.bin to .*CIRCUITPY \(Raspberry Pi Pico, CircuitPython 9\.2\.1\)$/m);
+    assert.match(r.stdout, /^RAM: {3}38\.9 KB of the 150\.0 KB heap budget \(111\.1 KB to spare\)$/m);
+    assert.match(r.stdout, /^Samples: 20 from .*mnist_samples, with labels$/m);
+    assert.match(r.stdout, /^ {2}new {7}model\.bin \(7\.1 KB\)$/m);
+    assert.match(r.stdout, /^ {2}new {7}mnist_samples\/sample_19\.bin \(3\.5 KB\)$/m);
+    assert.match(r.stdout, /^ {2}backed up your code\.py as code\.py\.bak\n {2}updated {3}code\.py \(\d+\.\d KB\)$/m);
+    assert.match(r.stdout, /^Done in \d+(\.\d+)? ms: 43 files written, 0 unchanged, your code\.py kept as code\.py\.bak\. The board reloads and runs code\.py\.$/m);
+    assert.deepEqual(readFileSync(join(drive, 'model.bin')), readFileSync(EXAMPLE_BLOB));
+    assert.equal(readFileSync(join(drive, 'code.py.bak'), 'utf8'), 'print("my own program")\n');
+
+    const before = snapshot(drive);
+    const again = cpml('deploy', EXAMPLE_ONNX, '--drive', drive, '--samples', EXAMPLE_SAMPLES);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /^ {2}unchanged code\.py$/m);
+    assert.match(again.stdout, /^Nothing to do: the drive already has this model, its 20 samples and code\.py \(43 files unchanged\)\.$/m);
+    assert.deepEqual(snapshot(drive), before);
+  });
+
+  it('prints the result as JSON', () => {
+    const drive = makeDrive();
+    const r = cpml('deploy', EXAMPLE_BLOB, '--drive', drive, '--samples', EXAMPLE_SAMPLES, '--keep-loaded', '--heap', '180', '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const json = JSON.parse(r.stdout) as Record<string, unknown> & { model: { name: string; memory: { heapBudgetBytes: number } }; written: string[] };
+    assert.equal(json.keepLoaded, true);
+    assert.equal(json.model.name, 'model.bin');
+    assert.equal(json.model.memory.heapBudgetBytes, 180 * 1024);
+    assert.equal(json.written.length, 43);
+    assert.equal(json.written.at(-1), 'code.py');
+    assert.equal((json.samples as string[]).length, 20);
+    assert.equal((json.labels as string[])[0], '7');
+  });
+
+  it('refuses with status 1 and one paragraph on stderr, writing nothing', () => {
+    const drive = makeDrive('print("mine")\n');
+    const before = snapshot(drive);
+    const heap = cpml('deploy', EXAMPLE_ONNX, '--drive', drive, '--heap', '20');
+    assert.equal(heap.status, 1);
+    assert.equal(heap.stdout, '');
+    assert.match(heap.stderr, /^cpml deploy: model\.onnx needs 38\.9 KB of RAM, 18\.9 KB more than the 20\.0 KB heap budget — .*MemoryError on the board\. Make the model smaller.*\n$/);
+    const refused = cpml('deploy', 'test/fixtures/models/refuse_sigmoid.onnx', '--drive', drive);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /^cpml deploy: .*Sigmoid/);
+    assert.deepEqual(snapshot(drive), before);
+    assert.deepEqual(temporaries(drive), []);
+
+    const plain = join(tempDir(), 'folder');
+    mkdirSync(plain);
+    const notDrive = cpml('deploy', EXAMPLE_ONNX, '--drive', plain);
+    assert.equal(notDrive.status, 1);
+    assert.match(notDrive.stderr, /has no CircuitPython boot_out\.txt.*--force/);
+    assert.deepEqual(readdirSync(plain), []);
+    assert.equal(cpml('deploy', EXAMPLE_ONNX, '--drive', plain, '--force').status, 0);
+    assert.ok(existsSync(join(plain, 'code.py')));
+  });
+
+  it('answers usage errors with status 2', () => {
+    const none = cpml('deploy', '--drive', makeDrive());
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /deploy takes exactly one model file\nUsage: cpml deploy <model\.onnx\|model\.bin> --drive DIR/);
+    const heap = cpml('deploy', EXAMPLE_ONNX, '--drive', makeDrive(), '--heap', 'lots');
+    assert.equal(heap.status, 2);
+    assert.match(heap.stderr, /--heap must be a positive number of kilobytes/);
+    const help = cpml('deploy', '--help');
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /--keep-loaded/);
+    assert.match(cpml('--help').stdout, /^ {2}deploy +copy a model, its samples and a generated code\.py to a CIRCUITPY drive$/m);
+  });
+});

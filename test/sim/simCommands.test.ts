@@ -1,0 +1,74 @@
+// The CLI around the virtual Pico, as users run it: `cpml demo` end to end and `cpml sim` with
+// `cpml monitor`-style access to its port (spawned from the build, dist/cli.js).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { childProcesses, NO_PTY, openConsole, sleep } from './simHarness.js';
+
+const CLI = 'dist/cli.js';
+const NO_BUILD = existsSync(CLI) && existsSync('dist/simWorker.js') ? false : 'dist/cli.js is not built (npm test builds it first)';
+
+describe('cpml demo', { skip: NO_BUILD }, () => {
+  it('deploys the example to a virtual Pico, streams 20 predictions and scores 19/20', () => {
+    const started = Date.now();
+    const r = spawnSync(process.execPath, [CLI, 'demo'], { encoding: 'utf8', timeout: 100_000 });
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(r.status, 0, r.stderr + r.stdout.slice(-1500));
+    assert.equal(r.stderr, '', 'nothing on stderr');
+    const preds = r.stdout.split('\n').filter((l) => /^File: mnist_samples\/sample_\d\d\.bin -> Pred: \d \(\d+\.\d%\)$/.test(l));
+    assert.equal(preds.length, 20, r.stdout);
+    assert.match(r.stdout, /\nAccuracy: 19\/20 against labels\.txt \(wrong: sample_14\.bin is 3, predicted 8\)\n/);
+    assert.match(r.stdout, /code\.py output:\n/);
+    assert.match(r.stdout, /\nCode done running\.\n/);
+    // The timing table: every sample at the simulated inference time, and the summary beside the estimate.
+    assert.match(r.stdout, /simulated/);
+    const rows = r.stdout.split('\n').filter((l) => /^\s*\d+\s+sample_\d\d\.bin\s+\d\s+\d\s+[✓✗]\s+[\d.]+\s+[\d.]+$/.test(l));
+    assert.equal(rows.length, 20);
+    assert.equal(rows.filter((l) => l.includes('✗')).length, 1);
+    assert.match(r.stdout, /infer ms\s+n\s+min\s+median\s+mean\s+p95\s+max\s+host estimate\n\s+20(\s+155\.153){6}\n/);
+    assert.ok(seconds < 60, `took ${seconds} s`);
+  });
+});
+
+describe('cpml sim', { skip: NO_BUILD || NO_PTY }, () => {
+  it('prints its port and drive, serves the console there, and stops cleanly on SIGTERM', async () => {
+    const before = childProcesses();
+    const child = spawn(process.execPath, [CLI, 'sim', '--heap', '100'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const cleanups: (() => unknown)[] = [];
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!/Virtual Pico running: port (\S+), drive (\S+)\n/.test(stdout) && Date.now() < deadline && child.exitCode === null) await sleep(50);
+      const m = /^Virtual Pico running: port (\S+), drive (\S+)\n/.exec(stdout);
+      assert.ok(m, `stdout: ${stdout} stderr: ${stderr}`);
+      const [, port, drive] = m;
+      assert.ok(existsSync(port) && existsSync(`${drive}/boot_out.txt`));
+      const con = await openConsole(port, cleanups);
+      await con.session.write('\r');
+      await con.waitForText('>>> ');
+      await con.session.sendLine('import gc; print(gc.mem_free())');
+      await con.waitForText('\n102400\n>>> ');
+      for (const clean of cleanups.splice(0).reverse()) await clean();
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+      assert.equal(existsSync(port), false, 'the port is gone');
+      assert.equal(existsSync(drive), false, 'the temporary drive is gone');
+      await sleep(50);
+      assert.deepEqual(childProcesses(), before, 'no helper process left');
+    } finally {
+      for (const clean of cleanups.reverse()) await clean();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses a drive folder that does not exist', () => {
+    const r = spawnSync(process.execPath, [CLI, 'sim', '--drive', '/nonexistent/cpml-drive'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^cpml sim: the drive folder \/nonexistent\/cpml-drive does not exist/);
+  });
+});
