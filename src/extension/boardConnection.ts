@@ -6,6 +6,7 @@ import { CpmlError } from '../core/errors.js';
 import { defaultPortLister } from '../core/board/listPorts.js';
 import { chooseBoard, type Board } from '../core/board/pairBoards.js';
 import { parseIdPairs } from '../core/board/usbIds.js';
+import type { PortOpener } from '../core/serial/portOpener.js';
 import { SerialSession } from '../core/serial/serialSession.js';
 import type { BoardStatus } from '../core/serial/statusTitle.js';
 import type { Config } from './config.js';
@@ -30,6 +31,7 @@ export class BoardConnection implements vscode.Disposable {
   private sessionPath?: string;
   /** Set by the virtual Pico: the board it serves is shown as virtual. */
   virtualBoardKey?: string;
+  private virtualOpener?: PortOpener;
 
   constructor(
     private readonly state: vscode.Memento,
@@ -56,10 +58,14 @@ export class BoardConnection implements vscode.Disposable {
     this.watcher.start();
   }
 
-  /** Points discovery at the virtual Pico (or back at real boards with undefined). */
-  useVirtualBoard(virtual: { port: string; drive: string; key: string } | undefined): void {
+  /**
+   * Points discovery at the virtual Pico (or back at real boards with undefined). Without a
+   * pseudo-terminal (Windows) its console is reached in-process through `openPort`.
+   */
+  useVirtualBoard(virtual: { port: string; drive: string; key: string; openPort?: PortOpener } | undefined): void {
     this.disconnect();
     this.virtualBoardKey = virtual?.key;
+    this.virtualOpener = virtual?.openPort;
     this.watcher?.reconfigure({
       overridePort: virtual?.port ?? (this.config.port || undefined),
       overrideDrive: virtual?.drive ?? (this.config.drive || undefined),
@@ -120,6 +126,7 @@ export class BoardConnection implements vscode.Disposable {
     this.disconnect();
     const session = new SerialSession({
       path: board.port.path,
+      openPort: board.key === this.virtualBoardKey ? this.virtualOpener : undefined,
       baudRate: this.config.baudRate,
       serialNumber: board.port.serialNumber,
       findPortBySerial: async (serial) => (await this.refresh()).find((b) => b.port?.serialNumber === serial)?.port?.path,

@@ -17,20 +17,19 @@ export async function startVirtualPico(state: ExtensionState): Promise<void> {
     }
     return;
   }
-  const pico = new (toolchain().VirtualPico)({ heapBytes: Math.round(state.config.heapBudgetKB * 1024) });
+  // Windows has no pseudo-terminals: the extension talks to the virtual board in-process there.
+  const inProcess = process.platform === 'win32';
+  const pico = new (toolchain().VirtualPico)({ heapBytes: Math.round(state.config.heapBudgetKB * 1024), pty: inProcess ? false : 'auto' });
   pico.on('error', (error) => {
     state.log.error(`virtual Pico: ${error.message}`);
     state.monitor.status(`virtual Pico: ${error.message}`);
   });
   const info = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Starting the virtual Pico…' }, () => pico.start());
-  if (!info.port) {
-    await pico.dispose();
-    throw new Error('The virtual Pico started without a serial port');
-  }
   running = pico;
-  state.log.info(`virtual Pico: port ${info.port}, drive ${info.drive} (${info.relay ?? 'in-process'}); its timings are simulated from the RP2040 latency model`);
-  state.board.useVirtualBoard({ port: info.port, drive: info.drive, key: info.uid });
-  state.monitor.status(`virtual Pico started: port ${info.port}, drive ${info.drive} — timings are simulated`);
+  const port = info.port ?? 'virtual Pico (in-process)';
+  state.log.info(`virtual Pico: port ${port}, drive ${info.drive} (${info.relay ?? 'in-process'}); its timings are simulated from the RP2040 latency model`);
+  state.board.useVirtualBoard({ port, drive: info.drive, key: info.uid, openPort: info.port ? undefined : pico.openPort });
+  state.monitor.status(`virtual Pico started: port ${port}, drive ${info.drive} — timings are simulated`);
   state.board.connect();
   state.monitor.show();
   state.push({ dispose: () => void stopVirtualPico(state) });

@@ -13,7 +13,7 @@ import { runCodePy, type BoardRun } from './micropythonHarness.js';
 const MS = '\\d+\\.\\d{3}';
 const TIMING = new RegExp(`^CPML-TIMING v=1 i=(\\d+) pred=(\\d+) conf=(\\d+\\.\\d) load_ms=(${MS}) infer_ms=(${MS}) unload_ms=(${MS}) mem_free=(-?\\d+) file=(.+)$`);
 const ERROR = /^CPML-ERROR v=1 i=(\d+) error=(\w+): (.*) file=(.+)$/;
-const MODEL = new RegExp(`^CPML-MODEL v=1 model=(\\S+) bytes=(\\d+) est_infer_ms=(${MS}) est_load_ms=(${MS}) samples=(\\d+) keep_loaded=([01])$`);
+const MODEL = new RegExp(`^CPML-MODEL v=1 model=(\\S+) bytes=(\\d+) est_infer_ms=(${MS}) est_load_ms=(${MS}) samples=(\\d+) keep_loaded=([01]) simulated=([01])$`);
 const SUMMARY = new RegExp(`^CPML-SUMMARY v=1 n=(\\d+) errors=(\\d+)(?: infer_ms_min=(${MS}) infer_ms_median=(${MS}) infer_ms_mean=(${MS}) infer_ms_max=(${MS}))? unload_ms=(${MS}) total_ms=(${MS})$`);
 const PRED = /^File: (.+) -> Pred: (\d+) \((\d+\.\d)%\)$/;
 
@@ -83,7 +83,7 @@ describe('generated code.py on MicroPython', () => {
     const m = MODEL.exec(run.lines[0]);
     assert.ok(m, `first line: ${run.lines[0]}`);
     const { model } = example.plan;
-    assert.deepEqual(m.slice(1), ['model.bin', '7312', model.latency.inferMs.toFixed(3), model.latency.loadMs.toFixed(3), '20', '0']);
+    assert.deepEqual(m.slice(1), ['model.bin', '7312', model.latency.inferMs.toFixed(3), model.latency.loadMs.toFixed(3), '20', '0', '0']);
     const t = timings(run);
     assert.equal(t.length, 20);
     t.forEach((s, i) => {
@@ -148,7 +148,7 @@ describe('generated code.py on MicroPython', () => {
     const r = await runCodePy({ driveFolder: kept.drive });
     assert.equal(r.uncaught, undefined);
     assert.deepEqual(r.calls, { load: 1, infer: 20, unload: 1 });
-    assert.match(r.lines[0], / keep_loaded=1$/);
+    assert.match(r.lines[0], / keep_loaded=1 simulated=0$/);
     const t = timings(r);
     assert.deepEqual(t.map((s) => s.pred), expected.map((e) => e.pred));
     assert.ok(t.slice(1).every((s) => s.loadMs === 0 && s.unloadMs === 0));

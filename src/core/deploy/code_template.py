@@ -6,7 +6,7 @@
 # Besides the plain lines (`File: <path> -> Pred: <n> (<conf>%)` and `Error: <exception>`) it
 # prints machine-readable lines, version 1 (the host's Inference Timing view reads them):
 #
-#   CPML-MODEL v=1 model=<name> bytes=<n> est_infer_ms=<f> est_load_ms=<f> samples=<count> keep_loaded=<0|1>
+#   CPML-MODEL v=1 model=<name> bytes=<n> est_infer_ms=<f> est_load_ms=<f> samples=<count> keep_loaded=<0|1> simulated=<0|1>
 #   CPML-TIMING v=1 i=<index> pred=<n> conf=<f> load_ms=<f> infer_ms=<f> unload_ms=<f> mem_free=<bytes> file=<path>
 #   CPML-ERROR v=1 i=<index> error=<Type>: <message> file=<path>
 #   CPML-SUMMARY v=1 n=<ok> errors=<count> [infer_ms_min=<f> infer_ms_median=<f> infer_ms_mean=<f> infer_ms_max=<f>] unload_ms=<f> total_ms=<f>
@@ -109,8 +109,10 @@ def run_sample(path):
     return list(out), load_ms, infer_ms, unload_ms, free
 
 
-print("CPML-MODEL v=1 model={} bytes={} est_infer_ms={:.3f} est_load_ms={:.3f} samples={} keep_loaded={}".format(
-    MODEL, MODEL_BYTES, EST_INFER_MS, EST_LOAD_MS, len(SAMPLES), 1 if KEEP_LOADED else 0))
+# A virtual Pico's cnn_helper says its timings are simulated (from the host's latency model).
+print("CPML-MODEL v=1 model={} bytes={} est_infer_ms={:.3f} est_load_ms={:.3f} samples={} keep_loaded={} simulated={}".format(
+    MODEL, MODEL_BYTES, EST_INFER_MS, EST_LOAD_MS, len(SAMPLES), 1 if KEEP_LOADED else 0,
+    1 if getattr(cnn_helper, "SIMULATED", False) else 0))
 
 run_start = _clock()
 infer_times = []

@@ -5,6 +5,7 @@
 import { stat, statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { SerialPortUnavailableError } from './serialErrors.js';
+import type { SerialPortInfo } from '../board/pairBoards.js';
 
 /** The parts of serialport's SerialPort that we use. */
 interface NativeSerialPort {
@@ -17,20 +18,11 @@ interface NativeSerialPort {
   on(event: 'error', listener: (error: Error) => void): this;
 }
 
-export interface SerialPortListEntry {
-  path: string;
-  vendorId?: string;
-  productId?: string;
-  serialNumber?: string;
-  manufacturer?: string;
-  pnpId?: string;
-}
-
 /** The parts of the serialport module that we use. */
 export interface SerialPortModule {
   SerialPort: {
     new (options: { path: string; baudRate: number; autoOpen: false; lock?: boolean }): NativeSerialPort;
-    list(): Promise<SerialPortListEntry[]>;
+    list(): Promise<SerialPortInfo[]>;
   };
 }
 

@@ -15,7 +15,7 @@
 //
 // Plus CircuitPython's own console messages, which delimit runs (docs/circuitpython-board.md).
 // Anything else — garbage, REPL output, unrelated prints — is null.
-import type { EndReason } from './run.js';
+import type { EndReason, Sample } from './run.js';
 
 export type TimingRecord =
   | ModelRecord
@@ -39,17 +39,11 @@ export interface ModelRecord {
   simulated: boolean;
 }
 
-export interface SampleRecord {
+/** A CPML-TIMING line: a sample of the run (see run.ts) whose file is always known. */
+export interface SampleRecord extends Omit<Sample, 'file' | 'error'> {
   kind: 'sample';
   version: number;
-  index: number;
   file: string;
-  pred?: number;
-  conf?: number;
-  loadMs?: number;
-  inferMs?: number;
-  unloadMs?: number;
-  memFree?: number;
 }
 
 export interface ErrorRecord {
