@@ -15,7 +15,7 @@
 //
 // Plus CircuitPython's own console messages, which delimit runs (docs/circuitpython-board.md).
 // Anything else — garbage, REPL output, unrelated prints — is null.
-import type { EndReason, Sample } from './run.js';
+import type { EndReason, RunSummary, Sample } from './run.js';
 
 export type TimingRecord =
   | ModelRecord
@@ -54,16 +54,10 @@ export interface ErrorRecord {
   error: string;
 }
 
-export interface SummaryRecord {
+/** A CPML-SUMMARY line: the run's summary as the program printed it. */
+export interface SummaryRecord extends RunSummary {
   kind: 'summary';
   version: number;
-  n?: number;
-  errors?: number;
-  inferMsMin?: number;
-  inferMsMedian?: number;
-  inferMsMean?: number;
-  inferMsMax?: number;
-  totalMs?: number;
 }
 
 /** A plain upstream `File: … -> Pred: 7 (99.1%)` line. */
