@@ -17,6 +17,14 @@ import type { IndicatorState } from './statusBar.js';
 
 const SELECTED_KEY = 'cpml.selectedBoard';
 
+/** The virtual Pico as discovery sees it: its port (or an in-process opener), drive and UID. */
+export interface VirtualBoard {
+  port: string;
+  drive: string;
+  key: string;
+  openPort?: PortOpener;
+}
+
 export class BoardConnection implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
@@ -29,9 +37,8 @@ export class BoardConnection implements vscode.Disposable {
   private status?: BoardStatus;
   private deployingNow = false;
   private sessionPath?: string;
-  /** Set by the virtual Pico: the board it serves is shown as virtual. */
-  virtualBoardKey?: string;
-  private virtualOpener?: PortOpener;
+  /** Set by the virtual Pico: it overrides discovery, and its board is shown as virtual. */
+  private virtual?: VirtualBoard;
 
   constructor(
     private readonly state: vscode.Memento,
@@ -40,15 +47,16 @@ export class BoardConnection implements vscode.Disposable {
     private config: Config,
   ) {}
 
+  /** Starts discovery (once). */
   start(): void {
+    if (this.watcher) return;
     const extra = parseIdPairs(this.config.extraUsbIds);
     if (extra.invalid.length) this.log.warn(`ignoring invalid cpml.board.extraUsbIds entries: ${extra.invalid.join(', ')}`);
     this.watcher = new BoardWatcher({
       ports: defaultPortLister(() => loadSerialport(this.log)),
       mountPoints: () => drivelistMountPoints(this.log),
       extraIds: extra.pairs,
-      overridePort: this.config.port || undefined,
-      overrideDrive: this.config.drive || undefined,
+      ...this.overrides(),
     });
     this.watcher.on('change', (boards) => {
       this.log.info(`boards: ${boards.length ? boards.map((b) => `${b.name} [${b.port?.path ?? 'no port'}, ${b.drive?.path ?? 'no drive'}]`).join('; ') : 'none'}`);
@@ -59,28 +67,30 @@ export class BoardConnection implements vscode.Disposable {
   }
 
   /**
-   * Points discovery at the virtual Pico (or back at real boards with undefined). Without a
+   * Points discovery at the virtual Pico (or back at real boards with undefined) and resolves once
+   * discovery has seen the change, so that connect() right after finds it. Without a
    * pseudo-terminal (Windows) its console is reached in-process through `openPort`.
    */
-  useVirtualBoard(virtual: { port: string; drive: string; key: string; openPort?: PortOpener } | undefined): void {
+  async useVirtualBoard(virtual: VirtualBoard | undefined): Promise<void> {
     this.disconnect();
-    this.virtualBoardKey = virtual?.key;
-    this.virtualOpener = virtual?.openPort;
-    this.watcher?.reconfigure({
-      overridePort: virtual?.port ?? (this.config.port || undefined),
-      overrideDrive: virtual?.drive ?? (this.config.drive || undefined),
-    });
+    this.virtual = virtual;
+    if (!this.watcher) this.start();
+    await this.watcher?.reconfigure(this.overrides());
   }
 
   reconfigure(config: Config): void {
-    const moved = config.port !== this.config.port || config.drive !== this.config.drive;
+    const moved = !this.virtual && (config.port !== this.config.port || config.drive !== this.config.drive);
     this.config = config;
-    this.watcher?.reconfigure({
-      extraIds: parseIdPairs(config.extraUsbIds).pairs,
-      overridePort: config.port || undefined,
-      overrideDrive: config.drive || undefined,
-    });
+    void this.watcher?.reconfigure({ extraIds: parseIdPairs(config.extraUsbIds).pairs, ...this.overrides() });
     if (moved) this.disconnect();
+  }
+
+  /** The virtual Pico while it runs, else the port and drive settings. */
+  private overrides(): { overridePort?: string; overrideDrive?: string } {
+    return {
+      overridePort: this.virtual?.port ?? (this.config.port || undefined),
+      overrideDrive: this.virtual?.drive ?? (this.config.drive || undefined),
+    };
   }
 
   get boards(): readonly Board[] {
@@ -126,7 +136,7 @@ export class BoardConnection implements vscode.Disposable {
     this.disconnect();
     const session = new SerialSession({
       path: board.port.path,
-      openPort: board.key === this.virtualBoardKey ? this.virtualOpener : undefined,
+      openPort: board.key === this.virtual?.key ? this.virtual.openPort : undefined,
       baudRate: this.config.baudRate,
       serialNumber: board.port.serialNumber,
       findPortBySerial: async (serial) => (await this.refresh()).find((b) => b.port?.serialNumber === serial)?.port?.path,
@@ -166,7 +176,7 @@ export class BoardConnection implements vscode.Disposable {
     return {
       board,
       boardCount: this.boards.length,
-      virtual: Boolean(board && board.key === this.virtualBoardKey),
+      virtual: Boolean(board && board.key === this.virtual?.key),
       connection: this.sessionNow ? this.connection : 'closed',
       run: this.status?.state,
       errorLine: this.status?.exception ? `${this.status.exception} at line ${this.status.line} of ${this.status.file}` : undefined,

@@ -6,6 +6,7 @@ import { ExtensionState } from './extensionState.js';
 import { createLog } from './log.js';
 import { MODEL_VIEW_TYPES, ModelEditorProvider } from './modelEditor.js';
 import { toolchain } from './lazyToolchain.js';
+import { disposeVirtualPico } from './virtualPicoCommand.js';
 
 export function activate(context: vscode.ExtensionContext): void {
   const started = performance.now();
@@ -33,5 +34,11 @@ export function activate(context: vscode.ExtensionContext): void {
   log.info(`CircuitPython ML ${context.extension.packageJSON.version as string} activated in ${(performance.now() - started).toFixed(1)} ms`);
 }
 
-/** Everything is in context.subscriptions; VS Code disposes it. */
-export function deactivate(): void {}
+/**
+ * Everything is in context.subscriptions, which VS Code disposes; the virtual Pico's port helper
+ * and worker are stopped here too, and VS Code waits for them (a child process left behind would
+ * hold the extension host, or a test's process, open).
+ */
+export function deactivate(): Promise<void> {
+  return disposeVirtualPico();
+}

@@ -24,22 +24,33 @@ export async function startVirtualPico(state: ExtensionState): Promise<void> {
     state.log.error(`virtual Pico: ${error.message}`);
     state.monitor.status(`virtual Pico: ${error.message}`);
   });
-  const info = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Starting the virtual Pico…' }, () => pico.start());
+  // From here on, whatever fails, closing the window stops it (its port helper and drive watcher
+  // would otherwise outlive the extension).
   running = pico;
+  state.push({ dispose: () => void disposeVirtualPico() });
+  const info = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Starting the virtual Pico…' }, () => pico.start())
+    .then(undefined, (error: unknown) => {
+      if (running === pico) running = undefined;
+      throw error;
+    });
   const port = info.port ?? 'virtual Pico (in-process)';
   state.log.info(`virtual Pico: port ${port}, drive ${info.drive} (${info.relay ?? 'in-process'}); its timings are simulated from the RP2040 latency model`);
-  state.board.useVirtualBoard({ port, drive: info.drive, key: info.uid, openPort: info.port ? undefined : pico.openPort });
+  await state.board.useVirtualBoard({ port, drive: info.drive, key: info.uid, openPort: info.port ? undefined : pico.openPort });
   state.monitor.status(`virtual Pico started: port ${port}, drive ${info.drive} — timings are simulated`);
-  state.board.connect();
   state.monitor.show();
-  state.push({ dispose: () => void stopVirtualPico(state) });
+  state.board.connect();
 }
 
 export async function stopVirtualPico(state: ExtensionState): Promise<void> {
+  if (!running) return;
+  await state.board.useVirtualBoard(undefined);
+  await disposeVirtualPico();
+  state.monitor.status('virtual Pico stopped');
+}
+
+/** Stops the virtual Pico, if one runs: its program, port helper and temporary drive. Called on deactivation too. */
+export async function disposeVirtualPico(): Promise<void> {
   const pico = running;
   running = undefined;
-  if (!pico) return;
-  state.board.useVirtualBoard(undefined);
-  await pico.dispose();
-  state.monitor.status('virtual Pico stopped');
+  await pico?.dispose();
 }

@@ -2,7 +2,7 @@
 // contributed command is registered, even when the serial port library cannot load, and
 // nothing heavy happens during activation.
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
@@ -16,7 +16,7 @@ interface Activated {
   vscode: Record<string, unknown>;
   record: StubRecord;
   subscriptions: { dispose(): void }[];
-  deactivate(): void;
+  deactivate(): Promise<void>;
 }
 
 function activate(options: { serialportFails?: boolean; config?: Record<string, unknown> } = {}): Activated {
@@ -29,7 +29,7 @@ function activate(options: { serialportFails?: boolean; config?: Record<string, 
   after(() => hooks.restore());
   delete require.cache[EXTENSION];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const ext = require(EXTENSION) as { activate(context: unknown): void; deactivate(): void };
+  const ext = require(EXTENSION) as { activate(context: unknown): void; deactivate(): Promise<void> | void };
   const state = new Map<string, unknown>();
   const subscriptions: { dispose(): void }[] = [];
   ext.activate({
@@ -37,16 +37,16 @@ function activate(options: { serialportFails?: boolean; config?: Record<string, 
     workspaceState: { get: (k: string) => state.get(k), update: async (k: string, v: unknown) => { state.set(k, v); } },
     extension: { packageJSON: manifest },
   });
-  return { vscode, record, subscriptions, deactivate: () => { for (const s of subscriptions) s.dispose(); ext.deactivate(); } };
+  return { vscode, record, subscriptions, deactivate: async () => { await ext.deactivate(); for (const s of subscriptions) s.dispose(); } };
 }
 
-const until = async (condition: () => boolean, what: string) => {
+const until = async (condition: () => boolean, what: string | (() => string)) => {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((r) => setTimeout(r, 25));
-  assert.ok(condition(), `timed out waiting for ${what}`);
+  assert.ok(condition(), `timed out waiting for ${typeof what === 'string' ? what : what()}`);
 };
 
 describe('activation', () => {
-  it('registers every contributed command and both model editors, and logs its time', (t: TestContext) => {
+  it('registers every contributed command and both model editors, and logs its time', async (t: TestContext) => {
     const a = activate();
     try {
       for (const id of contributed) assert.ok(a.record.commands.has(id), `command ${id} is not registered`);
@@ -61,7 +61,7 @@ describe('activation', () => {
       assert.ok(item.visible);
       assert.equal(item.command, 'cpml.boardActions');
     } finally {
-      a.deactivate();
+      await a.deactivate();
     }
   });
 
@@ -76,7 +76,7 @@ describe('activation', () => {
       assert.match(error, /serial/i);
       assert.doesNotMatch(error, /\n\s+at /, 'no stack trace for the user');
     } finally {
-      a.deactivate();
+      await a.deactivate();
     }
   });
 
@@ -91,7 +91,7 @@ describe('activation', () => {
       assert.match(tooltip, /CircuitPython 9\.2\.1/);
       assert.match(tooltip, /E66038B7137F6F2A/);
     } finally {
-      a.deactivate();
+      await a.deactivate();
     }
   });
 
@@ -109,7 +109,55 @@ describe('activation', () => {
       assert.equal(error.level, 'error');
       assert.match(error.text, /operator Sigmoid is not supported/);
     } finally {
-      a.deactivate();
+      await a.deactivate();
+    }
+  });
+
+  it('starts the virtual Pico, shows it as virtual, deploys to it, fills the timing view; deactivation stops it', async (t: TestContext) => {
+    const a = activate();
+    let deactivated = false;
+    try {
+      await a.record.commands.get('cpml.startVirtualPico')!();
+      const failed = a.record.messages.find((m) => m.level === 'error');
+      if (failed && /socat or python3/.test(failed.text)) {
+        t.skip(failed.text);
+        return;
+      }
+      assert.equal(failed, undefined, 'starting the virtual Pico shows no error');
+      // The command resolves once discovery knows the board: no waiting for a poll.
+      assert.match(a.record.statusBarItems[0].text, /Virtual Pico · CP 9\.2\.1 · CIRCUITPY/);
+      const log = a.record.outputChannels.find((c) => c.name === 'CircuitPython ML')!;
+      const [, port, drive] = /virtual Pico: port (\S+), drive (\S+)/.exec(log.lines.join('\n'))!;
+      assert.ok(existsSync(port) && existsSync(join(drive, 'boot_out.txt')), 'the port and the drive exist while it runs');
+      // A settings change while it runs does not send discovery back to the real boards.
+      a.record.setConfig({ 'board.port': '/dev/ttyCPML-none', 'heapBudgetKB': 160 });
+      // Select Board… rescans after the change: it offers the virtual board alone.
+      await a.record.commands.get('cpml.selectBoard')!();
+      assert.deepEqual((a.record.quickPicks.at(-1) as { detail: string }[]).map((i) => i.detail), [`${port}  ·  ${drive}  ·  UID ${/UID:(\S+)/.exec(readFileSync(join(drive, 'boot_out.txt'), 'utf8'))![1]}`]);
+      assert.match(a.record.statusBarItems[0].text, /Virtual Pico · CP 9\.2\.1 · CIRCUITPY/);
+
+      const workspace = mkdtempSync(join(tmpdir(), 'cpml-vp-'));
+      cpSync('examples/mnist', workspace, { recursive: true });
+      const Uri = (a.vscode.Uri as { file(p: string): unknown });
+      await a.record.commands.get('cpml.deployModel')!(Uri.file(join(workspace, 'model.onnx')));
+      assert.match(a.record.messages.at(-1)!.text, /Deployed model\.bin with 20 sample\(s\)/);
+      const monitor = a.record.outputChannels.find((c) => c.name === 'CircuitPython Serial Monitor')!;
+      await until(() => (monitor.lines.join('').match(/Pred: \d/g) ?? []).length >= 20, () => `20 predictions in the monitor; it shows ${JSON.stringify(monitor.lines.join('').slice(-600))}`);
+
+      // The Inference Timing view: one simulated run with 20 samples.
+      const provider = a.record.treeViews.get('cpml.timing')!.treeDataProvider as { getChildren(n?: unknown): unknown[]; getTreeItem(n: unknown): { label?: unknown; description?: unknown } };
+      await until(() => provider.getChildren().length === 1 && provider.getChildren(provider.getChildren()[0]).length >= 20, 'one run with 20 samples in the timing view');
+      const run = provider.getTreeItem(provider.getChildren()[0]);
+      assert.match(`${run.label} ${run.description}`, /simulated/i);
+
+      await a.record.commands.get('cpml.startVirtualPico')!(); // running: offers to stop (the stub answers nothing)
+      await a.deactivate();
+      deactivated = true;
+      // Deactivation waited for the port helper and the temporary drive to go.
+      assert.equal(existsSync(port), false, `the port ${port} is gone`);
+      assert.equal(existsSync(drive), false, `the temporary drive ${drive} is gone`);
+    } finally {
+      if (!deactivated) await a.deactivate();
     }
   });
 });
@@ -142,7 +190,7 @@ describe('Deploy Model to Pico', () => {
       assert.match(refusal.text, /Sigmoid/);
       assert.deepEqual(readdirSync(drive).sort(), before, 'a refused deploy leaves the drive as it was');
     } finally {
-      a.deactivate();
+      await a.deactivate();
     }
   });
 });

@@ -17,11 +17,23 @@ export interface StubRecord {
   saveDialogAnswer?: { fsPath: string };
   /** Messages reported through withProgress. */
   progress: string[];
+  /** The items of each quick pick shown; it picks none (as Escape). */
+  quickPicks: unknown[][];
+  /** Changes settings (keys without the `cpml.` prefix) and fires onDidChangeConfiguration, as the Settings editor does. */
+  setConfig(changes: Record<string, unknown>): void;
 }
 
 export function createVscodeStub(): { vscode: Record<string, unknown>; record: StubRecord } {
-  const record: StubRecord = { commands: new Map(), customEditors: [], outputChannels: [], statusBarItems: [], messages: [], contexts: new Map(), config: {}, treeViews: new Map(), saveDialogs: [], progress: [] };
   const disposable = () => ({ dispose() {} });
+  const configChanged: ((e: { affectsConfiguration(section: string): boolean }) => void)[] = [];
+  const record: StubRecord = {
+    commands: new Map(), customEditors: [], outputChannels: [], statusBarItems: [], messages: [], contexts: new Map(), config: {}, treeViews: new Map(), saveDialogs: [], progress: [], quickPicks: [],
+    setConfig(changes) {
+      Object.assign(record.config, changes);
+      const keys = Object.keys(changes).map((k) => `cpml.${k}`);
+      for (const listener of configChanged) listener({ affectsConfiguration: (section) => keys.some((k) => k === section || k.startsWith(`${section}.`)) });
+    },
+  };
 
   class EventEmitter<T> {
     private listeners: ((e: T) => void)[] = [];
@@ -73,6 +85,7 @@ export function createVscodeStub(): { vscode: Record<string, unknown>; record: S
       },
       registerCustomEditorProvider: (viewType: string) => { record.customEditors.push(viewType); return disposable(); },
       createTreeView: (id: string, options: { treeDataProvider: unknown }) => { record.treeViews.set(id, options); return { dispose: () => record.treeViews.delete(id) }; },
+      showQuickPick: async (items: unknown[] | Promise<unknown[]>) => { record.quickPicks.push(await items); return undefined; },
       showSaveDialog: async (options: Record<string, unknown>) => { record.saveDialogs.push(options); return record.saveDialogAnswer; },
       showTextDocument: async () => undefined,
       showInformationMessage: async (text: string) => { record.messages.push({ level: 'info', text }); return undefined; },
@@ -93,7 +106,13 @@ export function createVscodeStub(): { vscode: Record<string, unknown>; record: S
     },
     workspace: {
       getConfiguration: () => ({ get: <T>(key: string, fallback: T) => (key in record.config ? record.config[key] as T : fallback) }),
-      onDidChangeConfiguration: () => disposable(),
+      onDidChangeConfiguration: (listener: (e: { affectsConfiguration(section: string): boolean }) => void, thisArg?: unknown, disposables?: { dispose(): void }[]) => {
+        const bound = listener.bind(thisArg);
+        configChanged.push(bound);
+        const d = { dispose: () => { configChanged.splice(configChanged.indexOf(bound) >>> 0, 1); } };
+        disposables?.push(d);
+        return d;
+      },
       createFileSystemWatcher: () => ({ onDidChange: disposable, dispose() {} }),
       findFiles: async () => [],
       asRelativePath: (p: string | Uri) => (typeof p === 'string' ? p : p.path),

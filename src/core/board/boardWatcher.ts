@@ -60,10 +60,10 @@ export class BoardWatcher extends EventEmitter<BoardWatcherEvents> {
     void this.refresh();
   }
 
-  /** Settings changed: new overrides or extra IDs. */
-  reconfigure(options: Partial<BoardWatcherOptions>): void {
+  /** Settings changed: new overrides or extra IDs. Resolves with the boards found under them. */
+  reconfigure(options: Partial<BoardWatcherOptions>): Promise<Board[]> {
     this.options = { ...this.options, ...options };
-    void this.refresh();
+    return this.refresh();
   }
 
   /** A device node changed: drives mount a moment after the port appears, so look twice. */
