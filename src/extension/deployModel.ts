@@ -8,6 +8,7 @@ import { CpmlError } from '../core/errors.js';
 import type { ExtensionState } from './extensionState.js';
 import { toolchain } from './lazyToolchain.js';
 import { pickModel } from './modelPicker.js';
+import { errorMessage, isUserError } from './userErrors.js';
 
 export async function deployModel(state: ExtensionState, arg: unknown): Promise<void> {
   const uri = await pickModel(arg, { title: 'Deploy Model to Pico' });
@@ -23,7 +24,12 @@ export async function deployModel(state: ExtensionState, arg: unknown): Promise<
     return;
   }
   const drive = board.drive.path;
-  const plan = await planWithSamples(state, uri, drive);
+  const label = board.drive.label;
+  const plan = await planWithSamples(state, uri, drive).catch((error: unknown) => {
+    // A refusal says which model and that the board was not touched (the plan writes nothing).
+    if (isUserError(error)) throw new CpmlError(`Cannot deploy ${path.basename(uri.fsPath)}; nothing was written to ${label}. ${errorMessage(error)}`);
+    throw error;
+  });
   if (!plan) return;
 
   // Connect first, so the run the deploy triggers shows in the monitor from its first line.

@@ -43,6 +43,7 @@ export class BoardStatusBar implements vscode.Disposable {
       else if (s.connection === 'connected') {
         if (s.run === 'running') { icon = '$(play)'; text += ' · running'; }
         else if (s.run === 'error') { icon = '$(error)'; text += ' · error'; }
+        else if (s.run === 'stopped') { icon = '$(debug-stop)'; text += ' · stopped'; }
         else if (s.run === 'repl') { icon = '$(terminal)'; text += ' · REPL'; }
         else { icon = s.virtual ? '$(vm-active)' : '$(plug)'; text += ' · connected'; }
       }

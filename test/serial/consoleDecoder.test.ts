@@ -51,6 +51,9 @@ describe('window-title status', () => {
     assert.equal(parseStatusTitle('🐍Done | 9.2.1').state, 'done');
     assert.deepEqual(parseStatusTitle('🐍192.168.1.5 | 12@code.py ValueError | 9.2.1'),
       { state: 'error', line: 12, file: 'code.py', exception: 'ValueError', version: '9.2.1', raw: '192.168.1.5 | 12@code.py ValueError | 9.2.1' });
+    // Ctrl-C ends the program with a KeyboardInterrupt: stopped by the user, not an error.
+    assert.deepEqual(parseStatusTitle('🐍6@code.py KeyboardInterrupt | 9.2.1'),
+      { state: 'stopped', line: 6, file: 'code.py', exception: 'KeyboardInterrupt', version: '9.2.1', raw: '6@code.py KeyboardInterrupt | 9.2.1' });
     assert.equal(parseStatusTitle('🐍REPL | 9.2.1').state, 'repl');
     assert.equal(parseStatusTitle('something else').state, 'unknown');
   });

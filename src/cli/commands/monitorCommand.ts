@@ -85,6 +85,7 @@ function describeStatus(status: BoardStatus): string {
   switch (status.state) {
     case 'running': return `running ${status.file ?? 'code'}`;
     case 'done': return 'program done';
+    case 'stopped': return `stopped (Ctrl-C) at line ${status.line} of ${status.file}`;
     case 'error': return `${status.exception ?? 'error'} at line ${status.line} of ${status.file}`;
     case 'repl': return 'at the REPL';
     case 'safe-mode': return 'safe mode';

@@ -2,10 +2,11 @@
 //   "🐍code.py | 9.2.1"            running code.py
 //   "🐍Done | 9.2.1"               finished
 //   "🐍12@code.py ValueError | 9.2.1"   stopped by an exception at line 12
+//   "🐍6@code.py KeyboardInterrupt | 9.2.1"   stopped by Ctrl-C (the user's doing, not an error)
 //   "🐍REPL | 9.2.1"               at the >>> prompt
 // (with an IP address first on boards with Wi-Fi). A free source of run state.
 
-export type RunState = 'running' | 'done' | 'error' | 'repl' | 'safe-mode' | 'unknown';
+export type RunState = 'running' | 'done' | 'stopped' | 'error' | 'repl' | 'safe-mode' | 'unknown';
 
 export interface BoardStatus {
   state: RunState;
@@ -30,7 +31,7 @@ export function parseStatusTitle(title: string): BoardStatus {
   for (const part of parts) {
     const error = /^(\d+)@(\S+)\s+(\w+)/.exec(part);
     if (error) {
-      Object.assign(status, { state: 'error', line: Number(error[1]), file: error[2], exception: error[3] });
+      Object.assign(status, { state: error[3] === 'KeyboardInterrupt' ? 'stopped' : 'error', line: Number(error[1]), file: error[2], exception: error[3] });
     } else if (/^done$/i.test(part)) {
       status.state = 'done';
     } else if (/^repl$/i.test(part)) {

@@ -337,10 +337,10 @@ export class Workbench {
 
   // --- notifications ------------------------------------------------------------------------
 
-  /** The notification toast whose message contains `text` (waits for it). */
+  /** The notification toast whose message contains `text` (waits for it, and for its fade-in, so that screenshots show it whole). */
   async notification(text: string, timeout = UI_TIMEOUT): Promise<Locator> {
     const toast = this.page.locator('.notifications-toasts .notification-toast').filter({ hasText: text });
-    await toast.first().waitFor({ timeout }).catch(async () => {
+    await toast.first().waitFor({ timeout }).then(() => this.page.locator('.notifications-toasts .notification-toast.notification-fade-in-done').filter({ hasText: text }).first().waitFor({ timeout })).catch(async () => {
       const shown = await this.page.locator('.notifications-toasts .notification-toast').allInnerTexts();
       throw new Error(`no notification says ${JSON.stringify(text)}; shown: ${JSON.stringify(shown)}`);
     });
@@ -422,9 +422,14 @@ export class Workbench {
     return pane.first();
   }
 
-  /** The rows of a tree view pane, by their accessible labels. */
+  /** The rows of a tree view pane, by their accessible labels (an item's tooltip when it has one). */
   async treeRows(pane: Locator): Promise<string[]> {
     return pane.locator('.monaco-list-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('aria-label') ?? ''));
+  }
+
+  /** The rows of a tree view pane as shown: label and description, whitespace-normalised (the whole text, even where the row cuts it off). */
+  async treeRowTexts(pane: Locator): Promise<string[]> {
+    return pane.locator('.monaco-list-row .monaco-tl-contents').evaluateAll((rows) => rows.map((r) => (r.textContent ?? '').replace(/\s+/g, ' ').trim()));
   }
 }
 
