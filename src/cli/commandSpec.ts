@@ -1,5 +1,6 @@
 // The shape of a cpml command: its help text, its options (node:util parseArgs) and its action.
 import type { ParseArgsConfig } from 'node:util';
+import { quoted } from '../core/text/untrustedText.js';
 import { UsageError, type CliIo } from './cliIo.js';
 
 export interface ParsedArgs {
@@ -30,12 +31,26 @@ export function stringList(args: ParsedArgs, name: string): string[] {
   return (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
 }
 
+/**
+ * A whole number from `min` to `max`, written as one (digits, optional sign): `1e12`, `0x10`,
+ * `2.5` and values beyond the range are refused with the range, not read as something else.
+ */
+export function integerOption(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
+  const text = stringOption(args, name);
+  if (text === undefined) return fallback;
+  const n = /^[+-]?\d{1,16}$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${quoted(text, 40)}`);
+  }
+  return n;
+}
+
 export function numberOption(args: ParsedArgs, name: string, fallback: number, check: (n: number) => boolean, what: string): number {
   const text = stringOption(args, name);
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isFinite(n) || !check(n)) {
-    throw new UsageError(`--${name} must be ${what}, got '${text}'`);
+    throw new UsageError(`--${name} must be ${what}, got ${quoted(text, 40)}`);
   }
   return n;
 }

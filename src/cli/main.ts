@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CpmlError, FirmwareError } from '../core/errors.js';
+import { CpmlError, formatUserError } from '../core/errors.js';
+import { escapeControlsInMessage, quoted } from '../core/text/untrustedText.js';
 import { UsageError, type CliIo } from './cliIo.js';
 import type { CommandSpec } from './commandSpec.js';
 import { convertCommand } from './commands/convertCommand.js';
@@ -70,7 +71,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
     const near = COMMANDS.find((c) => c.name.startsWith(name.slice(0, 2)));
-    io.err(`cpml: unknown command '${name}'${near ? ` (did you mean '${near.name}'?)` : ''}\nRun 'cpml --help' for the list of commands.\n`);
+    io.err(`cpml: unknown command ${quoted(name)}${near ? ` (did you mean '${near.name}'?)` : ''}\nRun 'cpml --help' for the list of commands.\n`);
     return EXIT.usage;
   }
   if (rest.includes('-h') || rest.includes('--help')) {
@@ -87,15 +88,11 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 
 function report(error: unknown, command: CommandSpec, io: CliIo): number {
   if (error instanceof UsageError || (error as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS')) {
-    io.err(`cpml ${command.name}: ${(error as Error).message}\nUsage: cpml ${command.usage}\n`);
+    io.err(`cpml ${command.name}: ${escapeControlsInMessage((error as Error).message)}\nUsage: cpml ${command.usage}\n`);
     return EXIT.usage;
   }
-  if (error instanceof FirmwareError) {
-    io.err(`cpml ${command.name}: the firmware raises ${error.pythonType}("${error.message}")${error.hint ? `: ${error.hint}` : ''}\n`);
-    return EXIT.refused;
-  }
   if (error instanceof CpmlError) {
-    io.err(`cpml ${command.name}: ${error.userMessage}\n`);
+    io.err(`cpml ${command.name}: ${formatUserError(error)}\n`);
     return EXIT.refused;
   }
   const detail = error instanceof Error ? error.stack ?? error.message : String(error);

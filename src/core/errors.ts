@@ -1,6 +1,7 @@
 // Typed errors of the core. Every error a user can cause is a CpmlError: it carries a message
 // that says what went wrong and, where there is one, how to fix it (`hint`). Anything else that
 // escapes the core is a bug in this project, not a user mistake.
+import { escapeControlsInMessage, MAX_MESSAGE_CHARS, quoted, safeName, truncate } from './text/untrustedText.js';
 
 export interface NodeRef {
   /** ONNX node name (may be empty in hand-made graphs). */
@@ -11,8 +12,8 @@ export interface NodeRef {
 }
 
 export function describeNode(node: NodeRef): string {
-  const name = node.name ? `'${node.name}' ` : '';
-  return `node ${name}(#${node.index}, ${node.op})`;
+  const name = node.name ? `${quoted(node.name)} ` : '';
+  return `node ${name}(#${node.index}, ${safeName(node.op, 60)})`;
 }
 
 export class CpmlError extends Error {
@@ -79,4 +80,26 @@ export class FileError extends CpmlError {
 
 export function isCpmlError(error: unknown): error is CpmlError {
   return error instanceof CpmlError;
+}
+
+/** What formatUserError needs of an error: duck-typed, because each bundle has its own copy of the classes. */
+export interface UserErrorLike {
+  message: string;
+  userMessage: string;
+  hint?: string;
+  pythonType?: string;
+}
+
+/**
+ * The one wording of a user error, for the CLI's stderr, the extension's notifications and the
+ * virtual Pico: what went wrong, then how to fix it; the firmware's own errors as the board raises
+ * them. Control characters are escaped and the length is bounded, whatever the message quotes.
+ * `sentence`: start with a capital letter (a notification, or after a full stop).
+ */
+export function formatUserError(error: UserErrorLike, options: { sentence?: boolean } = {}): string {
+  let text = error.pythonType
+    ? `the firmware raises ${error.pythonType}("${error.message}")${error.hint ? `: ${error.hint}` : ''}`
+    : error.userMessage;
+  if (options.sentence) text = text.charAt(0).toUpperCase() + text.slice(1);
+  return truncate(escapeControlsInMessage(text), MAX_MESSAGE_CHARS);
 }

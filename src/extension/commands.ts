@@ -120,7 +120,7 @@ export function guarded(state: ExtensionState, id: string, handler: Handler) {
     try {
       return await handler(state, ...args);
     } catch (error) {
-      const message = errorMessage(error);
+      const message = errorMessage(error, { sentence: true });
       // The user sees the message; the log keeps the detail (a stack only for what is not a user error).
       if (isUserError(error)) state.log.warn(`${id}: ${message}`);
       else state.log.error(`${id}: ${error instanceof Error ? error.stack ?? message : message}`);

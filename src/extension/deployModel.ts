@@ -27,7 +27,7 @@ export async function deployModel(state: ExtensionState, arg: unknown): Promise<
   const label = board.drive.label;
   const plan = await planWithSamples(state, uri, drive).catch((error: unknown) => {
     // A refusal says which model and that the board was not touched (the plan writes nothing).
-    if (isUserError(error)) throw new CpmlError(`Cannot deploy ${path.basename(uri.fsPath)}; nothing was written to ${label}. ${errorMessage(error)}`);
+    if (isUserError(error)) throw new CpmlError(`Cannot deploy ${path.basename(uri.fsPath)}; nothing was written to ${label}. ${errorMessage(error, { sentence: true })}`);
     throw error;
   });
   if (!plan) return;

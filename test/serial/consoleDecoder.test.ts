@@ -43,6 +43,10 @@ describe('console decoder', () => {
   it('drops other control characters and colour codes but keeps tabs', () => {
     assert.equal(decodeAll(['\x1b[1;31mError\x1b[0m\tx\x07\x08\x00y\n']).text, 'Error\txy\n');
   });
+
+  it('drops C1 controls (U+009B is a one-character CSI) and keeps the letters around them', () => {
+    assert.equal(decodeAll(['a\u009b2Jb\u0085c\u00e9\n']).text, 'a2Jbc\u00e9\n');
+  });
 });
 
 describe('window-title status', () => {

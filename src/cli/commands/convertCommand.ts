@@ -1,3 +1,4 @@
+import { jsonForTerminal } from '../../core/text/untrustedText.js';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { convertOnnxFileTo } from '../../core/convert.js';
 import { UsageError } from '../cliIo.js';
@@ -25,7 +26,7 @@ export const convertCommand: CommandSpec = {
     if (resolve(output) === resolve(input)) throw new UsageError('the output would overwrite the input model; choose another -o');
     const c = convertOnnxFileTo(input, output);
     if (args.values.json) {
-      io.out(JSON.stringify({ input, output, layers: c.layers.length, bytes: c.blob.length, notes: c.notes }, null, 2) + '\n');
+      io.out(jsonForTerminal({ input, output, layers: c.layers.length, bytes: c.blob.length, notes: c.notes }) + '\n');
     } else {
       io.out(`Converted ${input} → ${output} (${c.layers.length} layers, ${formatBytes(c.blob.length)})\n`);
       for (const note of c.notes) io.out(`  note: ${note}\n`);

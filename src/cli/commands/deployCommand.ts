@@ -1,3 +1,4 @@
+import { jsonForTerminal } from '../../core/text/untrustedText.js';
 import { DEFAULT_HEAP_BUDGET_BYTES } from '../../core/analysis/memoryPlan.js';
 import { findCircuitPyDrives } from '../../core/board/findDrives.js';
 import { DeployError } from '../../core/deploy/deployErrors.js';
@@ -60,7 +61,7 @@ export const deployCommand: CommandSpec = {
     } finally {
       process.off('SIGINT', onInterrupt);
     }
-    io.out(json ? JSON.stringify(toJson(plan, result), null, 2) + '\n' : describeResult(plan, result));
+    io.out(json ? jsonForTerminal(toJson(plan, result)) + '\n' : describeResult(plan, result));
     return 0;
   },
 };

@@ -1,3 +1,4 @@
+import { jsonForTerminal } from '../../core/text/untrustedText.js';
 import { buildModelReport, type ModelReport } from '../../core/analysis/modelReport.js';
 import { formatShape } from '../../core/blob/blobFormat.js';
 import { validateBlob } from '../../core/blob/validateBlob.js';
@@ -33,7 +34,7 @@ export const inspectCommand: CommandSpec = {
             issues: validation, heapBudgetBytes,
           });
         })();
-    io.out(args.values.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report));
+    io.out(args.values.json ? jsonForTerminal(report) + '\n' : renderReport(report));
     return report.errors.length ? 1 : 0;
   },
 };

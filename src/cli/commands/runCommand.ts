@@ -1,3 +1,4 @@
+import { jsonForTerminal } from '../../core/text/untrustedText.js';
 import { HOST_HEAP_BYTES, loadModel, performInference } from '../../core/engine/firmwareEngine.js';
 import { readFileChecked } from '../../core/files/readFileChecked.js';
 import { UsageError } from '../cliIo.js';
@@ -25,7 +26,7 @@ export const runCommand: CommandSpec = {
     const results = inputs.map((path) => ({ path, outputs: Array.from(performInference(model, readFileChecked(path))) }));
     if (args.values.json) {
       const json = results.map((r) => ({ input: r.path, outputs: r.outputs, argmax: argmax(r.outputs) }));
-      io.out(JSON.stringify(json.length === 1 ? json[0] : json, null, 2) + '\n');
+      io.out(jsonForTerminal(json.length === 1 ? json[0] : json) + '\n');
       return 0;
     }
     for (const r of results) {

@@ -1,3 +1,4 @@
+import { jsonForTerminal } from '../../core/text/untrustedText.js';
 import { basename } from 'node:path';
 import { convertGraph } from '../../core/convert.js';
 import { DEFAULT_TOLERANCE, inputElementsOf, randomSamples, validateModel, type ValidationSample } from '../../core/engine/validateModel.js';
@@ -46,7 +47,7 @@ export const validateCommand: CommandSpec = {
       : randomSamples(n, count, seed);
     const result = validateModel(conversion, samples, tolerance);
     if (args.values.json) {
-      io.out(JSON.stringify({ model: path, ...result }, null, 2) + '\n');
+      io.out(jsonForTerminal({ model: path, ...result }) + '\n');
       return result.pass ? 0 : 1;
     }
     io.out(`Validating ${basename(path)}: ONNX reference (float64) vs the converted blob on the host engine (float32, as the firmware)\n\n`);

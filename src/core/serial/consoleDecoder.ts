@@ -57,8 +57,9 @@ export class ConsoleDecoder {
         continue;
       }
       const code = ch.charCodeAt(0);
-      // Keep newlines and tabs; drop other C0 controls (bell, backspace, NUL) and DEL.
-      if ((code >= 0x20 && code !== 0x7f) || ch === '\n' || ch === '\t') text += ch;
+      // Keep newlines and tabs; drop other C0 controls (bell, backspace, NUL), DEL, and C1
+      // controls (U+0080–U+009F: U+009B is a one-character CSI to many terminals).
+      if ((code >= 0x20 && code !== 0x7f && (code < 0x80 || code > 0x9f)) || ch === '\n' || ch === '\t') text += ch;
       i++;
     }
     return { text, statuses };
