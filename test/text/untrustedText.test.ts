@@ -1,3 +1,4 @@
+/* eslint-disable no-control-regex -- these tests look for control characters */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CpmlError, describeNode, FirmwareError, formatUserError } from '../../src/core/errors.js';
