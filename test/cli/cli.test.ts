@@ -93,7 +93,7 @@ describe('cpml convert', () => {
   it('names a missing file', async () => {
     const r = await cpml('convert', 'no/such/model.onnx');
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /cannot read no\/such\/model.onnx: no such file/);
+    assert.match(r.stderr, /cannot read 'no\/such\/model.onnx': no such file/);
   });
 
   it('refuses to overwrite its input', async () => {

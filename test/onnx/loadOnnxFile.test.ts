@@ -173,7 +173,7 @@ describe('loadOnnxFile with external data', () => {
     writeFileSync(join(dir, 'model.onnx'), externalModel('missing.weights').model);
     assert.throws(() => loadOnnxFile(join(dir, 'model.onnx')), (e: unknown) => {
       assert.ok(e instanceof FileError, String(e));
-      assert.match(e.message, /missing\.weights: no such file/);
+      assert.match(e.message, /missing\.weights': no such file/);
       return true;
     });
   });
