@@ -3,12 +3,13 @@
 // small helper process holds the pty's controller side and relays it over its stdin/stdout:
 // socat when installed, otherwise a few lines of python3 (os.openpty). The port is a symlink
 // to the pty's device (/dev/pts/N, /dev/ttysNNN). The helper exits when this process ends (its
-// stdin closes) or on dispose(); what the board prints while no program has the port open is
-// dropped, as a board's USB serial output is when no host listens.
+// stdin closes) or on dispose(). When the port is not read, the helper stops taking output and
+// `congested` says so: the virtual Pico then makes the program wait, as a USB CDC port does.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { lstatSync, rmSync } from 'node:fs';
+import { lstatSync, readlinkSync, rmSync } from 'node:fs';
 import { CpmlError } from '../core/errors.js';
+import { quoted } from '../core/text/untrustedText.js';
 
 export type RelayKind = 'socat' | 'python3';
 
@@ -16,7 +17,9 @@ export class PtyUnavailableError extends CpmlError {}
 
 export const NO_PTY_HINT = 'The virtual Pico needs socat or python3 to create a serial port (apt-get install socat, brew install socat); on Windows use the in-process connection';
 
-/** Output queued for the helper beyond this is dropped: nobody is reading the port. */
+/** Output queued for the helper beyond this means the port is not being read: the program waits. */
+const CONGESTED_BYTES = 64 * 1024;
+/** Output queued beyond this is dropped (only reached when a Ctrl-C lets a waiting program's traceback out). */
 const MAX_QUEUED_BYTES = 1024 * 1024;
 const START_TIMEOUT_MS = 10_000;
 
@@ -80,6 +83,8 @@ export function findRelay(): RelayKind | undefined {
 
 interface RelayEvents {
   data: [bytes: Uint8Array];
+  /** The helper took what was queued: no longer congested. */
+  drain: [];
   /** The helper went away without dispose(): the port is gone. */
   exit: [message: string];
 }
@@ -93,6 +98,7 @@ export class PtyRelay extends EventEmitter<RelayEvents> {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.stdout!.on('data', (chunk: Buffer) => this.emit('data', chunk));
     child.stdin!.on('error', () => undefined);
+    child.stdin!.on('drain', () => this.emit('drain'));
     child.once('exit', (code, signal) => {
       if (!this.disposed) this.emit('exit', `the serial port helper (${kind}) stopped (${signal ?? `exit status ${code}`})`);
     });
@@ -103,7 +109,7 @@ export class PtyRelay extends EventEmitter<RelayEvents> {
     if (!kind) {
       throw new PtyUnavailableError(process.platform === 'win32' ? 'Windows has no pseudo-terminals for the virtual Pico\'s serial port' : 'neither socat nor python3 is installed', NO_PTY_HINT);
     }
-    removeStaleLink(link);
+    claimPortLink(link);
     const child = kind === 'socat'
       ? spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${link}`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] })
       : spawn('python3', ['-c', PYTHON_RELAY, link], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -131,6 +137,12 @@ export class PtyRelay extends EventEmitter<RelayEvents> {
     return new PtyRelay(link, kind, child);
   }
 
+  /** The port is not being read (as fast as the board prints): wait for 'drain'. */
+  get congested(): boolean {
+    const stdin = this.child.stdin!;
+    return !this.disposed && !stdin.destroyed && stdin.writableLength > CONGESTED_BYTES;
+  }
+
   /** Bytes the board prints. */
   write(bytes: Uint8Array): void {
     const stdin = this.child.stdin!;
@@ -151,10 +163,36 @@ export class PtyRelay extends EventEmitter<RelayEvents> {
   }
 }
 
-/** A symlink left by a helper that was killed: it would stop the new one. Anything else is not ours to remove. */
+/** Where pseudo-terminal devices live: a link to one of them is a port a relay made. */
+const PTY_DEVICE = /^\/dev\/(pts\/\d+|ttys\d+|pty\w+|tty[p-za-e][0-9a-f])$/;
+
+/**
+ * The port's path must be free, or hold a link to a pseudo-terminal that a killed relay left
+ * (it would stop the new one, so it is removed). Anything else there is not ours: socat would
+ * replace it, so it is refused.
+ */
+export function claimPortLink(link: string): void {
+  let stats;
+  try {
+    stats = lstatSync(link);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new PtyUnavailableError(`cannot use ${quoted(link, 300)} for the virtual Pico's serial port: ${(error as Error).message}`, 'Choose another --link');
+  }
+  const target = stats.isSymbolicLink() ? readlinkSync(link) : undefined;
+  if (target !== undefined && PTY_DEVICE.test(target)) {
+    rmSync(link, { force: true });
+    return;
+  }
+  const what = target !== undefined ? `a link to ${quoted(target, 200)}` : stats.isDirectory() ? 'a folder' : stats.isFile() ? 'a file' : 'something else';
+  throw new PtyUnavailableError(`${quoted(link, 300)} already exists (${what}); the virtual Pico's serial port would replace it`,
+    'Choose a path that does not exist for --link (the port is a new symbolic link), or remove it yourself');
+}
+
 function removeStaleLink(link: string): void {
   try {
-    if (lstatSync(link).isSymbolicLink()) rmSync(link, { force: true });
+    const stats = lstatSync(link);
+    if (stats.isSymbolicLink() && PTY_DEVICE.test(readlinkSync(link))) rmSync(link, { force: true });
   } catch {
     // Not there.
   }

@@ -1,14 +1,17 @@
 // The Python side of the virtual Pico: modules written into MicroPython's file system under
 // /proc/cpml (the last entry of sys.path) before a program or the REPL starts. They give the
 // program what CircuitPython on a Pico gives it and MicroPython's WebAssembly build does not:
-// cnn_helper (backed by the host engine through the JS module `_cpml_host`, simWorker.ts), the
-// Pico's heap in gc.mem_free(), time.monotonic_ns() on the simulated clock, a read-only drive,
-// errno numbers as on the board, input() from the serial console, a minimal `supervisor`, and
-// a clear ImportError for modules that drive hardware.
+// cnn_helper (backed by the host engine), the Pico's heap in gc.mem_free(), time.monotonic_ns()
+// on the simulated clock, a read-only drive, errno numbers as on the board, input() from the
+// serial console, a minimal `supervisor`, and a clear ImportError for modules that drive hardware
+// and for MicroPython's bridges to JavaScript (`js`, `jsffi`), which a board does not have.
 //
-// JS functions cannot raise Python exceptions (a JS throw unwinds the whole VM), so `_cpml_host`
-// returns error codes ("ValueError:message") and these modules raise. Their frames are dropped
-// from tracebacks by consoleFilter.ts, so a traceback names the program's line as on the board.
+// All of them reach the host through `_cpml_host`, which talks to the device file /dev/cpml
+// (hostDevice.ts) in bytes: no JavaScript object is ever handed to Python. The host answers
+// errors with codes ("E" + "ValueError:message") and these modules raise them. Their frames are
+// dropped from tracebacks by consoleFilter.ts, so a traceback names the program's line as on the
+// board.
+import { DEVICE_PATH } from './hostDevice.js';
 import { CHIP, CP_DATE, CP_VERSION, BOARD_NAME } from './simProtocol.js';
 
 /** Modules that only exist on hardware. `import board` raises ImportError with the reason. */
@@ -25,6 +28,88 @@ const hardwareStub = (name: string) =>
 
 /** Python errno values of Emscripten's file system (WASI numbering) → the board's (newlib, Linux numbering). */
 const ERRNO_MAP = '{44: 2, 20: 17, 54: 20, 31: 21, 2: 13, 28: 22, 51: 28, 69: 30, 55: 39, 8: 9, 63: 1, 29: 5, 37: 36, 10: 16, 43: 19}';
+
+const HOST = `# The host, as bytes through the virtual board's device file (hostDevice.ts lists the ops).
+_dev = open("${DEVICE_PATH}", "r+b")
+
+
+def _ask(request):
+    _dev.write(request)
+    return _dev.read()
+
+
+def monotonic_ns():
+    return int.from_bytes(_ask(b"T"), "little")
+
+
+def begin():
+    _ask(b"B")
+
+
+def end():
+    _ask(b"E")
+
+
+def sleep(seconds):
+    import struct
+    _ask(b"S" + struct.pack("<d", seconds))
+
+
+def readline():
+    reply = _ask(b"R")
+    if reply[:1] == b"D":
+        return None
+    return reply[1:].decode()
+
+
+def _u32(op):
+    return int.from_bytes(_ask(op), "little")
+
+
+def bytes_available():
+    return _u32(b"A")
+
+
+def heap_size():
+    return _u32(b"H")
+
+
+def model_bytes():
+    return _u32(b"M")
+
+
+def _raise(reply):
+    kind, message = reply[1:].decode().split(":", 1)
+    if kind == "OSError":
+        raise OSError(int(message))
+    raise {"ValueError": ValueError, "RuntimeError": RuntimeError, "MemoryError": MemoryError}.get(kind, RuntimeError)(message)
+
+
+def load_model(path):
+    reply = _ask(b"L" + path.encode())
+    if reply[:1] != b"0":
+        _raise(reply)
+
+
+def perform_inference(data):
+    reply = _ask(b"P" + data)
+    if reply[:1] != b"0":
+        _raise(reply)
+    import struct
+    return list(struct.unpack("<%df" % ((len(reply) - 1) // 4), reply[1:]))
+
+
+def unload_model():
+    _ask(b"U")
+
+
+def reload():
+    _ask(b"X")
+
+
+def uncaught(name, traceback):
+    _ask(b"Q" + name.encode() + b"\\0" + traceback.encode())
+`;
 
 const GC = `# gc as on the board: the Pico's heap, not the host's. (MicroPython's WebAssembly build only
 # collects between runs, so it cannot tell a program's live objects from garbage: the virtual
@@ -43,21 +128,9 @@ def mem_alloc():
 `;
 
 const CNN_HELPER = `# cnn_helper as the firmware's C module, run by the host engine (same results, same errors).
-# Data crosses to the host through memory addresses (uctypes), not as Python objects: this
-# MicroPython build keeps every object handed to JavaScript alive until the program ends.
 import _cpml_host as _h
-from array import array as _array
-from uctypes import addressof as _addressof
 
 SIMULATED = True
-_TYPES = {"ValueError": ValueError, "RuntimeError": RuntimeError, "MemoryError": MemoryError}
-
-
-def _raise():
-    kind, message = _h.error().split(":", 1)
-    if kind == "OSError":
-        raise OSError(int(message))
-    raise _TYPES[kind](message)
 
 
 def load_model(path):
@@ -65,34 +138,18 @@ def load_model(path):
     _h.begin()
     try:
         open(path, "rb").close()
-        ok = _h.load_model(path)
+        _h.load_model(path)
     finally:
         _h.end()
-    if not ok:
-        _raise()
-
-
-def _nbytes(view):
-    n = len(view)
-    if n < 2:
-        return len(bytes(view))
-    return n * (_addressof(view[1:]) - _addressof(view))
 
 
 def perform_inference(input):
+    data = bytes(memoryview(input))
     _h.begin()
     try:
-        view = memoryview(input)
-        out = None
-        size = _h.output_size()
-        if size:
-            out = _array("f", bytes(4 * size))
-        ok = _h.perform_inference(_addressof(view), _nbytes(view), _addressof(out) if out else 0)
+        return _h.perform_inference(data)
     finally:
         _h.end()
-    if not ok:
-        _raise()
-    return list(out)
 
 
 def unload_model():
@@ -116,7 +173,7 @@ runtime = _Runtime()
 
 
 def ticks_ms():
-    return ((_h.clock_high() << 30 | _h.clock_low()) // 1000000) & 0x3FFFFFFF
+    return (_h.monotonic_ns() // 1000000) & 0x3FFFFFFF
 
 
 def reload():
@@ -140,9 +197,7 @@ import cnn_helper
 import supervisor
 
 
-def _monotonic_ns():
-    high = _h.clock_high()
-    return (high << 30) | _h.clock_low()
+_monotonic_ns = _h.monotonic_ns
 
 
 def _monotonic():
@@ -220,6 +275,21 @@ def input(prompt=""):
 
 builtins.input = input
 
+# MicroPython's bridges to JavaScript do not exist on a board (and are cut on the host side anyway).
+_HOST_BRIDGES = ("js", "jsffi")
+_real_import = builtins.__import__
+
+
+def _import(name, *args, **kwargs):
+    if name.split(".")[0] in _HOST_BRIDGES:
+        raise ImportError("no module named '%s'" % name)
+    return _real_import(name, *args, **kwargs)
+
+
+builtins.__import__ = _import
+for _name in _HOST_BRIDGES:
+    sys.modules.pop(_name, None)
+
 
 def run(path):
     import __main__
@@ -251,6 +321,7 @@ export function shimFiles(): Record<string, string> {
   const files: Record<string, string> = {
     '_cpml_boot.py': BOOT,
     '_cpml_gc.py': GC,
+    '_cpml_host.py': HOST,
     'cnn_helper.py': CNN_HELPER,
     'supervisor.py': SUPERVISOR,
   };

@@ -2,10 +2,12 @@
 // firmware writes it, so board discovery recognises the folder) and the snapshot of its files
 // that each MicroPython VM starts from.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative, sep } from 'node:path';
+import { accessSync, closeSync, constants, lstatSync, mkdtempSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, statSync, writeSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
 import { CpmlError } from '../core/errors.js';
+import { readFileChecked } from '../core/files/readFileChecked.js';
+import { quoted } from '../core/text/untrustedText.js';
 import { BOARD_ID, CP_BANNER } from './simProtocol.js';
 
 export const BOOT_OUT = 'boot_out.txt';
@@ -38,11 +40,19 @@ export function writeBootOut(drive: string): string {
   const text = bootOutText(uid);
   let current: string | undefined;
   try {
-    current = readFileSync(path, 'utf8');
+    current = lstatSync(path).isFile() ? readFileSync(path, 'utf8') : undefined;
   } catch {
     current = undefined;
   }
-  if (current !== text) writeFileSync(path, text);
+  if (current !== text) {
+    // O_NOFOLLOW: a boot_out.txt that became a symbolic link is not written through.
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0), 0o644);
+    try {
+      writeSync(fd, text);
+    } finally {
+      closeSync(fd);
+    }
+  }
   return uid;
 }
 
@@ -54,9 +64,62 @@ export function createTempDrive(): { root: string; drive: string } {
   return { root, drive };
 }
 
+/** Folders that are never a drive: what the virtual Pico writes (boot_out.txt) must not land there. */
+function systemFolder(real: string): boolean {
+  const home = realOr(homedir());
+  const temp = realOr(tmpdir());
+  if (dirname(real) === real || real === home || real === temp) return true;
+  if (process.platform === 'win32') return /^[a-z]:\\(windows|program files( \(x86\))?|programdata|users)(\\|$)/i.test(real) && !real.toLowerCase().startsWith(home.toLowerCase() + sep);
+  return /^\/(bin|boot|dev|etc|lib|lib32|lib64|opt|proc|root|run|sbin|srv|sys|usr|var|System|Library|Applications|Users|home|private)(\/|$)/.test(real)
+    && !real.startsWith(home + sep) && !real.startsWith(temp + sep) && !real.startsWith(realOr('/tmp') + sep);
+}
+
+function realOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** What CircuitPython runs, in this order: a folder holding one of them is a CircuitPython project. */
+export const PROGRAM_FILES = ['code.txt', 'code.py', 'main.py', 'main.txt'] as const;
+
+/**
+ * A folder the virtual Pico may use as its drive: it exists, can be read and written, is not a
+ * system or home folder, and is empty, already a drive (has a boot_out.txt, which must be a
+ * regular file: written through a symbolic link it would land outside) or a CircuitPython
+ * project (has a code.py or another program file at its top). Anything else is refused with the
+ * reason: the virtual Pico writes boot_out.txt into it.
+ */
 export function checkDriveFolder(drive: string): void {
-  if (!existsSync(drive)) throw new CpmlError(`the drive folder ${drive} does not exist`, 'Create it first, or leave out --drive to use a new temporary folder');
-  if (!statSync(drive).isDirectory()) throw new CpmlError(`${drive} is not a folder`, 'Pass a folder to play the CIRCUITPY drive');
+  const where = quoted(drive, 300);
+  const hint = 'Give the virtual Pico an empty folder of its own with --drive, or leave --drive out to use a new temporary folder';
+  let stats;
+  try {
+    stats = statSync(drive);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new CpmlError(`permission denied: ${where} (the virtual Pico cannot use it as its drive)`, hint);
+    throw new CpmlError(`the drive folder ${where} does not exist`, 'Create it first, or leave out --drive to use a new temporary folder');
+  }
+  if (!stats.isDirectory()) throw new CpmlError(`${where} is not a folder`, 'Pass a folder to play the CIRCUITPY drive');
+  const real = realOr(drive);
+  if (systemFolder(real)) throw new CpmlError(`${where} is a system or home folder, not a drive: the virtual Pico writes boot_out.txt into its drive`, hint);
+  let names: string[];
+  try {
+    names = readdirSync(drive);
+    accessSync(drive, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CpmlError(code === 'EACCES' || code === 'EPERM' ? `permission denied: ${where} (the virtual Pico must read and write its drive folder)` : `cannot read the drive folder ${where}: ${(error as Error).message}`, hint);
+  }
+  if (names.includes(BOOT_OUT)) {
+    const boot = lstatSync(join(drive, BOOT_OUT));
+    if (!boot.isFile()) throw new CpmlError(`${where} has a ${BOOT_OUT} that is not a regular file (${boot.isSymbolicLink() ? 'a symbolic link' : 'a folder or device'}); the virtual Pico will not write through it`, hint);
+  } else if (names.length && !PROGRAM_FILES.some((name) => names.includes(name))) {
+    throw new CpmlError(`${where} is not empty and has neither a ${BOOT_OUT} nor a code.py, so it is not a CIRCUITPY drive or a CircuitPython project; the virtual Pico would write ${BOOT_OUT} into it`, hint);
+  }
 }
 
 export interface DriveEntry {
@@ -67,9 +130,10 @@ export interface DriveEntry {
 }
 
 /**
- * Every folder and file of the drive (folders before their contents), as a VM copies them.
- * Refuses a folder much larger than a Pico's drive; skips what cannot be read (a file being
- * replaced right now: the auto-reload that follows its write brings the new one).
+ * Every folder and regular file of the drive (folders before their contents), as a VM copies
+ * them. Symbolic links, devices and FIFOs are left out (a program sees only the drive). Refuses a
+ * folder much larger than a Pico's drive; skips what cannot be read (a file being replaced right
+ * now: the auto-reload that follows its write brings the new one).
  */
 export function readDriveFiles(drive: string): DriveEntry[] {
   const entries: DriveEntry[] = [];
@@ -86,7 +150,8 @@ export function readDriveFiles(drive: string): DriveEntry[] {
       const path = relative(drive, full).split(sep).join('/');
       let stats;
       try {
-        stats = statSync(full);
+        // Not followed: a symbolic link (which a FAT drive cannot hold) could lead anywhere on this computer.
+        stats = lstatSync(full);
       } catch {
         continue;
       }
@@ -98,9 +163,9 @@ export function readDriveFiles(drive: string): DriveEntry[] {
         total += stats.size;
         if (total > MAX_DRIVE_BYTES) throw tooBig(drive, `more than ${MAX_DRIVE_BYTES / 1024 / 1024} MB`);
         try {
-          entries.push({ path, data: readFileSync(full) });
+          entries.push({ path, data: readFileChecked(full, { maxBytes: MAX_DRIVE_BYTES - total + stats.size, what: 'drive file' }) });
         } catch {
-          // Gone or unreadable between the listing and the read.
+          // Gone, unreadable or replaced between the listing and the read.
         }
       }
     }

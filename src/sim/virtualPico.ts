@@ -2,25 +2,26 @@
 // real MicroPython — the console messages, Ctrl-C / Ctrl-D / any key, the REPL, auto-reload
 // 500 ms after the last write to the drive — as docs/circuitpython-board.md describes them,
 // byte for byte where it gives bytes. Each program run or REPL session is a fresh MicroPython
-// VM in a worker thread (simWorker.ts); stopping one means ending its thread. Typed bytes and
-// printed bytes cross through shared memory (sharedConsole.ts), so a program's output arrives
-// as it prints it and Ctrl-C reaches a program that is busy.
+// VM in a sandboxed child process (vmProcess.ts, simWorker.ts): the program sees only the drive's
+// files, and stopping a VM means ending its process. Typed and printed bytes cross as frames; a
+// program's output is flow-controlled like a USB CDC port (it blocks while the port is not read)
+// and Ctrl-C reaches a program that is busy.
 //
 // Lifecycle: new VirtualPico(options) → await start() → { port, drive } → … → await dispose().
 // The console is reachable through the pseudo-terminal `port` (serialport opens it like a
 // board) and in-process: connect() or `openPort` (a PortOpener for SerialSession).
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { DEFAULT_HEAP_BUDGET_BYTES } from '../core/analysis/memoryPlan.js';
-import { CpmlError } from '../core/errors.js';
+import { CpmlError, formatUserError } from '../core/errors.js';
 import type { PortOpener } from '../core/serial/portOpener.js';
+import { DriveWatcher } from './driveWatcher.js';
 import { PtyRelay, type RelayKind } from './ptyRelay.js';
-import { SharedConsole } from './sharedConsole.js';
-import { CP_VERSION, type RunResult, type VmMode, type WorkerInput, type WorkerMessage } from './simProtocol.js';
-import { BOOT_OUT, checkDriveFolder, createTempDrive, writeBootOut } from './virtualDrive.js';
+import { CP_VERSION, OUTPUT_WINDOW_BYTES, type RunResult, type VmMode, type VmReady, type WorkerMessage } from './simProtocol.js';
+import { BOOT_OUT, checkDriveFolder, PROGRAM_FILES, readDriveFiles, writeBootOut, type DriveEntry } from './virtualDrive.js';
+import { VmProcess } from './vmProcess.js';
 
 export interface VirtualPicoOptions {
   /** Folder playing CIRCUITPY; default a new temporary folder, removed by dispose(). */
@@ -35,8 +36,8 @@ export interface VirtualPicoOptions {
   autoReloadDelayMs?: number;
   /** A program that takes no Ctrl-C for this long (a loop that calls nothing) is stopped by ending its VM. */
   interruptTimeoutMs?: number;
-  /** Host memory a program may take before it is stopped (a runaway loop; a Pico has 264 KB). */
-  hostMemoryLimitBytes?: number;
+  /** Largest model cnn_helper runs, in MACs per inference (a model that would run for hours on a board is refused). */
+  maxMacs?: number;
 }
 
 export interface VirtualPicoInfo {
@@ -55,7 +56,7 @@ interface PicoEvents {
   /** Every byte the board prints, as it prints it. */
   output: [bytes: Uint8Array];
   state: [state: PicoState];
-  /** Trouble outside the program (the port helper died, the drive folder vanished). */
+  /** Trouble outside the program (the port helper died, the drive folder vanished, a sandbox wall is missing). */
   error: [error: CpmlError];
 }
 
@@ -77,40 +78,33 @@ const LINE_CLEAR = '\x1b[2K\x1b[0G';
 const title = (status: string) => `\x1b]0;🐍${status} | ${CP_VERSION}\x1b\\`;
 const STATUS_MESSAGE = `\r\n${LINE_CLEAR}Auto-reload is on. Simply save files over USB to run them or enter REPL to disable.\r\n`;
 const PRESS_ANY_KEY = '\r\nPress any key to enter the REPL. Use CTRL-D to reload.\r\n';
-/** The firmware looks for these, in this order. */
-const PROGRAM_FILES = ['code.txt', 'code.py', 'main.py', 'main.txt'];
 const CTRL_C = 0x03;
 const CTRL_D = 0x04;
+/** Keys typed while no VM runs are kept, up to a board's input buffer. */
+const MAX_PENDING_KEYS = 4096;
+/** Default bound on the work of one inference (see cnn_helper on the virtual Pico). */
+export const DEFAULT_MAX_MACS = 500_000_000;
+/** Files the supervisor itself writes or the deploy's lock: writing them is not a change of the program. */
+const NOT_A_CHANGE = new Set([BOOT_OUT, '.cpml-deploy.lock']);
 
 interface Vm {
-  worker: Worker;
+  process: VmProcess;
   mode: VmMode;
-  memoryTimer?: NodeJS.Timeout;
-}
-
-/** How the worker is started: the bundle next to this one (dist/simWorker.js), or the TypeScript source under tsx. */
-function workerEntry(): { filename: string; eval: boolean } {
-  const bundled = join(__dirname, 'simWorker.js');
-  if (!__filename.endsWith('.ts') && existsSync(bundled)) return { filename: bundled, eval: false };
-  const source = join(__dirname, 'simWorker.ts');
-  if (!existsSync(source)) throw new CpmlError(`the virtual Pico's worker is missing (${bundled})`, 'Rebuild with npm run build');
-  // Node 20 does not run --import hooks in worker threads: the worker registers tsx itself.
-  return { filename: `require('tsx/cjs'); require(${JSON.stringify(source)});`, eval: true };
 }
 
 export class VirtualPico extends EventEmitter<PicoEvents> {
   private readonly heapBytes: number;
   private readonly reloadDelayMs: number;
   private readonly interruptTimeoutMs: number;
-  private readonly memoryLimit: number;
-  private readonly shared = SharedConsole.create();
-  private readonly clock = new SharedArrayBuffer(8);
+  private readonly maxMacs: number;
   private readonly bootHrtime = process.hrtime.bigint();
   private current: PicoState = 'off';
   private drive = '';
-  private tempRoot?: string;
+  /** Holds the control file, the VMs' stderr, and by default the drive and the port link. */
+  private workDir?: string;
+  private controlFd?: number;
   private relay?: PtyRelay;
-  private watcher?: FSWatcher;
+  private watcher?: DriveWatcher;
   private vm?: Vm;
   private reloadTimer?: NodeJS.Timeout;
   private interruptTimer?: NodeJS.Timeout;
@@ -118,18 +112,32 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
   private pressAnyKeyDue = false;
   private readonly connections = new Set<Connection>();
   private info?: VirtualPicoInfo;
+  /** The control file's cells: Ctrl-Cs so far, input bytes sent to the current VM. */
+  private interruptSeq = 0;
+  private inputSent = 0;
+  /** ns the virtual clock runs ahead of the host's, carried from VM to VM. */
+  private clockOffset = 0n;
+  private pendingKeys: number[] = [];
+  private waitingForDrain = false;
+  private wallWarned = false;
+  private walls?: VmReady;
 
   constructor(private readonly options: VirtualPicoOptions = {}) {
     super();
     this.heapBytes = options.heapBytes ?? DEFAULT_HEAP_BUDGET_BYTES;
     this.reloadDelayMs = options.autoReloadDelayMs ?? 500;
     this.interruptTimeoutMs = options.interruptTimeoutMs ?? 1000;
-    this.memoryLimit = options.hostMemoryLimitBytes ?? 512 * 1024 * 1024;
+    this.maxMacs = options.maxMacs ?? DEFAULT_MAX_MACS;
     if (!Number.isFinite(this.heapBytes) || this.heapBytes <= 0) throw new CpmlError(`the heap size must be a positive number of bytes, got ${options.heapBytes}`);
   }
 
   get state(): PicoState {
     return this.current;
+  }
+
+  /** The sandbox's walls as the last VM found them (undefined until a VM has started). */
+  get sandbox(): VmReady | undefined {
+    return this.walls;
   }
 
   /** Creates the drive's boot_out.txt and the serial port, then boots: runs code.py. */
@@ -138,19 +146,19 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
     if (this.current !== 'off') throw new CpmlError('this virtual Pico has been disposed');
     this.setState('starting');
     try {
-      if (this.options.drive) {
-        checkDriveFolder(this.options.drive);
-        this.drive = this.options.drive;
-      } else {
-        const temp = createTempDrive();
-        this.tempRoot = temp.root;
-        this.drive = temp.drive;
+      if (this.options.drive) checkDriveFolder(this.options.drive);
+      this.workDir = mkdtempSync(join(tmpdir(), 'cpml-sim-'));
+      if (this.options.drive) this.drive = this.options.drive;
+      else {
+        this.drive = join(this.workDir, 'CIRCUITPY');
+        mkdirSync(this.drive);
       }
+      this.controlFd = openSync(join(this.workDir, 'control'), 'w+', 0o600);
+      this.writeControl();
       const uid = writeBootOut(this.drive);
       const pty = this.options.pty ?? 'auto';
       if (pty !== false) {
-        const link = this.options.portLink ?? join(this.tempRoot ?? (this.tempRoot = mkdtempSync(join(tmpdir(), 'cpml-sim-'))), 'ttyPICO');
-        const relay = await PtyRelay.create(link, pty === 'auto' ? undefined : pty);
+        const relay = await PtyRelay.create(this.options.portLink ?? join(this.workDir, 'ttyPICO'), pty === 'auto' ? undefined : pty);
         // dispose() may have run meanwhile (the user stopped it while it started).
         if (this.state === 'disposed') {
           await relay.dispose();
@@ -160,7 +168,8 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
         this.relay.on('data', (bytes) => this.input(bytes));
         this.relay.on('exit', (message) => this.emitError(new CpmlError(message)));
       }
-      this.watchDrive();
+      this.watcher = new DriveWatcher(this.drive, (name) => this.driveWritten(name), (message) => this.emitError(new CpmlError(message)));
+      this.watcher.start();
       this.info = { port: this.relay?.path, drive: this.drive, uid, relay: this.relay?.kind };
     } catch (error) {
       await this.dispose();
@@ -182,33 +191,40 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
     this.connections.clear();
     for (const connection of connections) for (const listener of connection.closed) listener();
     await Promise.all([this.stopVm(), this.relay?.dispose()]);
-    if (this.tempRoot) rmSync(this.tempRoot, { recursive: true, force: true });
+    if (this.controlFd !== undefined) closeSync(this.controlFd);
+    if (this.workDir) rmSync(this.workDir, { recursive: true, force: true });
     this.removeAllListeners();
   }
 
   /** Bytes typed on the console (what a host writes to the serial port). */
   input(data: string | Uint8Array): void {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let typed: number[] = [];
+    const send = () => {
+      if (typed.length) this.sendKeys(typed);
+      typed = [];
+    };
     for (let i = 0; i < bytes.length; i++) {
       const b = bytes[i];
       switch (this.current) {
         case 'waiting':
+          send();
           this.keyAtPrompt(b);
           break;
         case 'running':
         case 'repl':
-          if (b === CTRL_C && (this.current === 'running' || this.shared.busy)) this.interrupt();
-          else this.shared.pushInput(b);
-          break;
         case 'starting':
-          // A program about to start takes Ctrl-C as soon as it runs.
-          if (b === CTRL_C && this.vm?.mode.kind === 'run') this.interrupt();
-          else this.shared.pushInput(b);
+          // The VM decides what a Ctrl-C is: KeyboardInterrupt while Python runs, a key at the prompt.
+          if (b === CTRL_C && this.vm) {
+            send();
+            this.interrupt();
+          } else typed.push(b);
           break;
         default:
           return;
       }
     }
+    send();
   }
 
   /** An in-process connection to the console. */
@@ -264,7 +280,7 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
     this.startVm({ kind: 'run', file });
   }
 
-  private programEnded(result: RunResult | undefined): void {
+  private programEnded(result: RunResult | undefined, unread: readonly number[] = []): void {
     if (this.current === 'disposed') return;
     if (result) {
       const error = result.end === 'exception' && result.line ? `${result.line}@${result.file} ${result.exception}` : undefined;
@@ -278,12 +294,9 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
     this.setState('waiting');
     this.pressAnyKeyDue = true;
     if (!this.reloadTimer) this.printPressAnyKey();
-    // Keys typed while the program ran are read now.
-    while (this.current === 'waiting') {
-      const key = this.shared.shiftInput();
-      if (key === undefined) break;
-      this.keyAtPrompt(key);
-    }
+    // Keys typed while the program ran (and it did not read) are read now.
+    const keys = [...unread, ...this.pendingKeys.splice(0)];
+    if (keys.length) this.input(Uint8Array.from(keys));
   }
 
   private printPressAnyKey(): void {
@@ -307,15 +320,44 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
     this.runCode();
   }
 
-  /** Ctrl-C while Python runs: drop unread input (as the firmware flushes its buffer) and raise KeyboardInterrupt. */
+  // --- the console --------------------------------------------------------------------------------
+
+  /** The control file: what a VM reads without blocking (Ctrl-C while it computes, input on its way). */
+  private writeControl(): void {
+    if (this.controlFd === undefined) return;
+    const cells = Buffer.alloc(8);
+    cells.writeUInt32LE(this.interruptSeq >>> 0, 0);
+    cells.writeUInt32LE(this.inputSent >>> 0, 4);
+    writeSync(this.controlFd, cells, 0, 8, 0);
+  }
+
+  private sendKeys(keys: number[]): void {
+    const vm = this.vm;
+    if (!vm) {
+      this.pendingKeys.push(...keys.slice(0, Math.max(0, MAX_PENDING_KEYS - this.pendingKeys.length)));
+      return;
+    }
+    vm.process.input(Uint8Array.from(keys), () => {
+      if (this.vm !== vm) return;
+      this.inputSent = (this.inputSent + keys.length) >>> 0;
+      this.writeControl();
+    });
+  }
+
+  /** Ctrl-C while a VM runs: it raises KeyboardInterrupt (or, at its prompt, takes it as a key). */
   private interrupt(): void {
     const vm = this.vm;
-    this.shared.requestInterrupt();
-    if (!vm || this.interruptTimer) return;
+    if (!vm) return;
+    this.interruptSeq = (this.interruptSeq + 1) >>> 0;
+    this.writeControl();
+    vm.process.interrupt(this.interruptSeq);
+    // Whatever the program waits to print, it may print now: its traceback must get out.
+    vm.process.acknowledge();
+    if (this.interruptTimer) return;
     this.interruptTimer = setTimeout(() => {
       this.interruptTimer = undefined;
       // Still running and the interrupt was never taken: a loop that calls nothing. End its VM.
-      if (this.vm === vm && this.shared.interruptPending) void this.stopStuck(vm, 'KeyboardInterrupt', '');
+      if (this.vm === vm) void this.stopStuck(vm, 'KeyboardInterrupt', '');
     }, this.interruptTimeoutMs);
   }
 
@@ -330,17 +372,8 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
 
   // --- auto-reload ----------------------------------------------------------------------------
 
-  private watchDrive(): void {
-    try {
-      this.watcher = watch(this.drive, { recursive: true }, (_event, name) => this.driveWritten(name ?? undefined));
-      this.watcher.on('error', (error) => this.emitError(new CpmlError(`stopped watching the drive folder ${this.drive}: ${error.message}`, 'Auto-reload is off; restart the virtual Pico')));
-    } catch (error) {
-      this.emitError(new CpmlError(`cannot watch the drive folder ${this.drive}: ${(error as Error).message}`, 'Auto-reload is off; press Ctrl-D in the console to reload'));
-    }
-  }
-
-  private driveWritten(name: string | undefined): void {
-    if (name === BOOT_OUT) return;
+  private driveWritten(name: string): void {
+    if (NOT_A_CHANGE.has(name)) return;
     // The REPL turns auto-reload off, as on the board.
     if (this.current === 'repl' || this.current === 'disposed' || this.current === 'off') return;
     clearTimeout(this.reloadTimer);
@@ -367,49 +400,72 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
   // --- VMs ------------------------------------------------------------------------------------
 
   private startVm(mode: VmMode): void {
-    if (this.current === 'disposed') return;
-    this.shared.resetFlags();
+    if (this.current === 'disposed' || !this.workDir) return;
     this.setState('starting');
-    const entry = workerEntry();
-    const workerData: WorkerInput = {
-      mode, drive: this.drive, heapBytes: this.heapBytes, bootHrtime: this.bootHrtime,
-      console: this.shared.buffers, clock: this.clock,
-    };
-    const worker = new Worker(entry.filename, { eval: entry.eval, workerData, stdout: true, stderr: true });
-    const vm: Vm = { worker, mode };
+    let files: DriveEntry[];
+    try {
+      files = readDriveFiles(this.drive);
+    } catch (error) {
+      this.print(`\r\n[virtual Pico] ${error instanceof CpmlError ? formatUserError(error) : String(error)}\r\n`);
+      if (mode.kind === 'run') this.programEnded({ end: 'exception', exception: 'OSError' });
+      else this.setState('waiting');
+      return;
+    }
+    const vmProcess = new VmProcess(join(this.workDir, 'control'), join(this.workDir, 'vm-stderr.log'));
+    const vm: Vm = { process: vmProcess, mode };
     this.vm = vm;
-    // The worker's own console (Emscripten's warnings) is not the board's console.
-    worker.stdout.resume();
-    let stderr = '';
-    worker.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-2000); });
-    worker.on('message', (message: WorkerMessage) => {
-      if (this.vm !== vm) return;
-      this.drainOutput();
-      this.fromWorker(vm, message);
-    });
-    void this.pumpOutput(vm);
-    worker.on('error', (error) => {
-      if (this.vm === vm) void this.vmFailed(vm, error.message);
-    });
-    worker.on('exit', () => {
-      if (this.vm === vm) void this.vmFailed(vm, stderr.trim().split('\n').pop() || 'it stopped');
-    });
-    worker.once('online', () => {
+    this.inputSent = 0;
+    this.writeControl();
+    vmProcess.on('ready', (ready) => {
+      this.checkWalls(ready);
       if (this.vm === vm) this.setState(mode.kind === 'run' ? 'running' : 'repl');
     });
-    const rssAtStart = process.memoryUsage.rss();
-    vm.memoryTimer = setInterval(() => {
-      if (this.vm === vm && process.memoryUsage.rss() - rssAtStart > this.memoryLimit) {
-        void this.stopStuck(vm, 'MemoryError', `memory allocation failed (the virtual Pico stopped the program after it took ${Math.round(this.memoryLimit / 1024 / 1024)} MB of this computer's memory; a Pico has 264 KB of RAM)`);
-      }
-    }, 250);
-    vm.memoryTimer.unref();
+    vmProcess.on('output', (bytes) => {
+      // Also the last bytes of a VM being stopped: they come before anything printed after it.
+      this.printBytes(bytes);
+      if (this.vm === vm) this.acknowledgeWhenTaken(vm);
+    });
+    vmProcess.on('message', (message) => {
+      if (this.vm === vm) this.fromVm(vm, message);
+    });
+    vmProcess.on('clock', (offset) => { this.clockOffset = offset; });
+    vmProcess.on('exit', (why) => {
+      if (this.vm === vm) void this.vmFailed(vm, why || 'it stopped');
+    });
+    vmProcess.start({
+      mode, heapBytes: this.heapBytes, bootHrtime: String(this.bootHrtime), clockOffsetNs: String(this.clockOffset),
+      interruptSeq: this.interruptSeq, maxMacs: this.maxMacs,
+    }, files);
+    if (this.pendingKeys.length) this.sendKeys(this.pendingKeys.splice(0));
   }
 
-  private fromWorker(vm: Vm, message: WorkerMessage): void {
+  /** The walls as the VM found them: say so once if one is missing (a runtime without Node's permission model). */
+  private checkWalls(ready: VmReady): void {
+    this.walls = ready;
+    if (ready.permissionModel || this.wallWarned) return;
+    this.wallWarned = true;
+    this.emitError(new CpmlError(`the virtual Pico runs without its second wall: the Node.js that runs its programs (${ready.node}) does not enforce the permission model, so they are kept from this computer by the interpreter alone (it has no bridge to JavaScript)`,
+      'Install Node.js 20 or later and put it on the PATH, then restart the virtual Pico'));
+  }
+
+  /** Output credit for the VM once the port has taken what it printed: a port nobody reads makes the program wait. */
+  private acknowledgeWhenTaken(vm: Vm): void {
+    if (!this.relay?.congested) {
+      vm.process.acknowledge(OUTPUT_WINDOW_BYTES / 4);
+      return;
+    }
+    if (this.waitingForDrain) return;
+    this.waitingForDrain = true;
+    this.relay.once('drain', () => {
+      this.waitingForDrain = false;
+      this.vm?.process.acknowledge();
+    });
+  }
+
+  private fromVm(vm: Vm, message: WorkerMessage): void {
     switch (message.type) {
       case 'run-ended':
-        void this.stopVm().then(() => this.programEnded(message.result));
+        void this.stopVm().then(() => this.programEnded(message.result, message.unread));
         break;
       case 'repl-exit':
         void this.stopVm().then(() => {
@@ -422,6 +478,12 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
             this.runCode();
           }
         });
+        break;
+      case 'interrupted':
+        if (message.seq === this.interruptSeq) {
+          clearTimeout(this.interruptTimer);
+          this.interruptTimer = undefined;
+        }
         break;
       case 'fatal':
         void this.vmFailed(vm, message.message);
@@ -456,25 +518,8 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
     clearTimeout(this.interruptTimer);
     this.interruptTimer = undefined;
     if (!vm) return;
-    clearInterval(vm.memoryTimer);
     if (this.current !== 'disposed') this.setState('starting');
-    await vm.worker.terminate();
-    // What it printed before it stopped still goes out, as a board's last bytes do.
-    this.drainOutput();
-  }
-
-  // --- output -------------------------------------------------------------------------------------
-
-  /** Prints what the VM has put in the output ring, as it comes (also while it spins in a loop). */
-  private async pumpOutput(vm: Vm): Promise<void> {
-    while (this.vm === vm) {
-      this.drainOutput();
-      await this.shared.outputWritten(250);
-    }
-  }
-
-  private drainOutput(): void {
-    const bytes = this.shared.takeOutput();
-    if (bytes) this.printBytes(bytes);
+    // Resolves once its process is gone and everything it printed has been read.
+    await vm.process.kill();
   }
 }

@@ -2,8 +2,10 @@
 // `cpml monitor`-style access to its port (spawned from the build, dist/cli.js).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { childProcesses, NO_PTY, openConsole, sleep } from './simHarness.js';
 
 const CLI = 'dist/cli.js';
@@ -69,6 +71,63 @@ describe('cpml sim', { skip: NO_BUILD || NO_PTY }, () => {
   it('refuses a drive folder that does not exist', () => {
     const r = spawnSync(process.execPath, [CLI, 'sim', '--drive', '/nonexistent/cpml-drive'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /^cpml sim: the drive folder \/nonexistent\/cpml-drive does not exist/);
+    assert.match(r.stderr, /^cpml sim: the drive folder '\/nonexistent\/cpml-drive' does not exist/);
+  });
+});
+
+describe('cpml sim refuses what it must not touch', { skip: NO_BUILD }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'cpml-sim-refuse-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  const sim = (...args: string[]) => spawnSync(process.execPath, [CLI, 'sim', ...args], { encoding: 'utf8', timeout: 20_000 });
+
+  it('refuses a --link path that exists and is not a port it made, leaving the file as it was', { skip: NO_PTY }, () => {
+    const file = join(root, 'notes.txt');
+    writeFileSync(file, 'my notes');
+    const r = sim('--link', file);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^cpml sim: '[^']*notes\.txt' already exists \(a file\); the virtual Pico's serial port would replace it\. Choose a path that does not exist/);
+    assert.equal(readFileSync(file, 'utf8'), 'my notes');
+  });
+
+  it('refuses / and other system or home folders as its drive, writing nothing there', () => {
+    for (const folder of ['/', '/etc', '/usr/lib']) {
+      const r = sim('--drive', folder);
+      assert.equal(r.status, 1, `${folder}: ${r.stderr}`);
+      assert.match(r.stderr, /is a system or home folder, not a drive: the virtual Pico writes boot_out\.txt into its drive/);
+    }
+    assert.equal(existsSync('/boot_out.txt'), false);
+  });
+
+  it('refuses a folder that holds files but is neither a drive nor a CircuitPython project', () => {
+    const folder = join(root, 'documents');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'letter.txt'), 'dear');
+    const r = sim('--drive', folder);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /is not empty and has neither a boot_out\.txt nor a code\.py/);
+    assert.equal(existsSync(join(folder, 'boot_out.txt')), false);
+  });
+
+  it('refuses a drive whose boot_out.txt is a link, never writing through it', () => {
+    const folder = join(root, 'linked');
+    mkdirSync(folder);
+    const target = join(root, 'target.txt');
+    writeFileSync(target, 'keep me');
+    symlinkSync(target, join(folder, 'boot_out.txt'));
+    const r = sim('--drive', folder);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /has a boot_out\.txt that is not a regular file \(a symbolic link\)/);
+    assert.equal(readFileSync(target, 'utf8'), 'keep me');
+  });
+
+  it('says "permission denied" for a drive folder it may not use (as an ordinary user)', { skip: process.getuid?.() === 0 ? false : 'needs root to run the command as another user' }, () => {
+    const folder = join(root, 'private');
+    mkdirSync(folder);
+    chmodSync(root, 0o755);
+    chmodSync(folder, 0o700);
+    const r = spawnSync(process.execPath, [join(process.cwd(), CLI), 'sim', '--drive', folder], { encoding: 'utf8', timeout: 20_000, uid: 65534, gid: 65534, cwd: '/' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^cpml sim: permission denied: '[^']*private'/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   });
 });

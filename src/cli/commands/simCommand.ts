@@ -1,35 +1,40 @@
 import { resolve } from 'node:path';
 import { DEFAULT_HEAP_BUDGET_BYTES } from '../../core/analysis/memoryPlan.js';
-import { CpmlError } from '../../core/errors.js';
+import { formatUserError, type CpmlError } from '../../core/errors.js';
 import { VirtualPico } from '../../sim/virtualPico.js';
 import { UsageError } from '../cliIo.js';
-import { numberOption, stringOption, type CommandSpec } from '../commandSpec.js';
+import { integerOption, stringOption, type CommandSpec } from '../commandSpec.js';
 
 export const simCommand: CommandSpec = {
   name: 'sim',
   summary: 'start a virtual Pico: real MicroPython behind a serial port and a drive folder',
   usage: 'sim [--drive DIR] [--heap KB] [--link PATH]',
   details: [
-    '--drive DIR    folder that plays the CIRCUITPY drive (default: a new temporary folder)',
+    '--drive DIR    folder that plays the CIRCUITPY drive: empty, a drive (has boot_out.txt) or a CircuitPython',
+    '               project (has code.py); never a system or home folder (default: a new temporary folder)',
     `--heap KB      heap for programs, what gc.mem_free() reports (default ${DEFAULT_HEAP_BUDGET_BYTES / 1024})`,
-    '--link PATH    where the serial port (a pseudo-terminal) appears (default: ttyPICO in a new temporary folder)',
+    '--link PATH    where the serial port (a pseudo-terminal link) appears; must not exist yet (default: ttyPICO',
+    '               in a new temporary folder)',
     'Prints "Virtual Pico running: port P, drive D" and runs until Ctrl-C or SIGTERM. Open the console',
     'with cpml monitor --port P; deploy to it with cpml deploy <model> --drive D. It runs code.py on',
     'real MicroPython with cnn_helper on the host engine and reloads 500 ms after files change; the',
     'timings it reports are simulated (the RP2040 estimate). Needs socat or python3 for the port.',
+    'Programs run sandboxed: they see only the drive (a copy of it), MicroPython has no bridge to',
+    'JavaScript, and its process may not write files or start processes (Node\'s permission model).',
   ].join('\n'),
   options: { drive: { type: 'string', short: 'd' }, heap: { type: 'string' }, link: { type: 'string' } },
   async run(args, io) {
     if (args.positionals.length) throw new UsageError(`sim takes no file arguments (did you mean --drive ${args.positionals[0]}?)`);
-    const heapKb = numberOption(args, 'heap', DEFAULT_HEAP_BUDGET_BYTES / 1024, (n) => n >= 1, 'a number of kilobytes (at least 1)');
+    // Up to 16 MB: far beyond any Pico (264 or 520 KB of SRAM), and still a bound on what a hostile model may allocate.
+    const heapKb = integerOption(args, 'heap', DEFAULT_HEAP_BUDGET_BYTES / 1024, 1, 16 * 1024);
     const drive = stringOption(args, 'drive');
     const link = stringOption(args, 'link');
     const pico = new VirtualPico({ drive: drive && resolve(drive), heapBytes: Math.round(heapKb * 1024), portLink: link && resolve(link) });
+    pico.on('error', (error: CpmlError) => io.err(`cpml sim: ${formatUserError(error)}\n`));
     const info = await pico.start();
     io.out(`Virtual Pico running: port ${info.port}, drive ${info.drive}\n`);
     io.err(`--- CircuitPython 9.2.1 on a virtual Raspberry Pi Pico (MicroPython 1.27, ${heapKb} KB heap, UID ${info.uid}); timings are simulated ---\n`);
     io.err(`--- console: cpml monitor --port ${info.port}   stop: Ctrl-C ---\n`);
-    pico.on('error', (error: CpmlError) => io.err(`cpml sim: ${error.userMessage}\n`));
     await new Promise<void>((done) => {
       const stop = () => {
         process.off('SIGINT', stop);
