@@ -12,6 +12,12 @@ import { loadOnnxFile } from '../src/core/onnx/loadOnnxFile.js';
 import type { OnnxGraph } from '../src/core/onnx/onnxGraph.js';
 import { measure, summarize, type Measurement } from './measure.js';
 import { denseModel } from './syntheticModel.js';
+import { dropoutChain } from '../test/fuzz/longChains.js';
+import { buildModelReport } from '../src/core/analysis/modelReport.js';
+import { validateBlob } from '../src/core/blob/validateBlob.js';
+import { assertWithinComputeBudget } from '../src/core/engine/computeBudget.js';
+import { encodeRecords, shape } from '../test/support/blobBuilder.js';
+import { convBombBlob } from '../test/support/hostileBlobs.js';
 
 const EXAMPLE = join('examples', 'mnist');
 const CLI = join('dist', 'cli.js');
@@ -78,6 +84,51 @@ function benchConversions(): void {
       return inMs(m, size.target, `${mbPerS.toFixed(0)} MB/s of weights`);
     });
   }
+}
+
+/**
+ * Long chains of Dropout nodes with (unused) mask outputs, alternating with Relu: conversion must
+ * grow linearly with the node count (it took 19 s at 5k nodes and 302 s at 20k when every node
+ * scanned all others). The 100k row has a target; the others show the growth.
+ */
+function benchLongChains(): void {
+  for (const nodes of [5_000, 20_000, 100_000]) {
+    const bytes = dropoutChain(nodes, { conv: true, reluEvery: 2 });
+    bench(`convertOnnxBytes, ${nodes / 1000}k-node Dropout (mask output) / Relu chain`, () => {
+      const m = measure(() => convertOnnxBytes(bytes), { warmup: 1, warmupMs: 0, reps: nodes >= 100_000 ? 3 : 5, minTotalMs: 0, maxReps: 5 });
+      return inMs(m, nodes >= 100_000 ? 5_000 : undefined, `${((m.medianMs * 1000) / nodes).toFixed(1)} µs per node`);
+    });
+  }
+}
+
+// --- Hostile blobs: checking them stays fast, refusing them is immediate ------------------------
+
+function benchHostileBlobs(): void {
+  // 150 000 records (the most a blob may have), each a padded 255×255 Conv whose border taps are
+  // the slowest case of the tap count, with errors on every record.
+  const records = Array.from({ length: 150_000 }, () => ({ type: 1, in: shape(1, 1, 1), out: shape(255, 255, 255), kernel: 255, padding: 254 }));
+  const many = encodeRecords({ records, padTable: false });
+  bench('validateBlob + buildModelReport, 150 000 records with errors on each', () => {
+    const m = measure(() => {
+      const v = validateBlob(many);
+      buildModelReport({ source: 'many.bin', kind: 'blob', records: v.blob.records, blobBytes: many.length, issues: v });
+    }, { warmup: 1, warmupMs: 0, reps: 3, minTotalMs: 0, maxReps: 3 });
+    return inMs(m, 15_000);
+  });
+  const bomb = convBombBlob();
+  const { records: bombRecords } = validateBlob(bomb).blob;
+  bench('assertWithinComputeBudget refuses 1000 Conv 127×127 layers (645 billion MACs)', () => inMs(measure(() => {
+    try {
+      assertWithinComputeBudget(bombRecords);
+    } catch {
+      // refused, as it must be
+    }
+  }, { warmup: 3, warmupMs: 50, reps: 20 }), 50));
+  // One Conv 1 → 1, 79×79, padding 39 on 200×200: 249.6 million MACs, just under the default limit.
+  const atLimit = loadModel(convBombBlob(1, 79));
+  const input = new Float32Array(200 * 200).fill(0.5);
+  bench('host engine, one inference at the default MAC limit (249.6 million)', () =>
+    inMs(measure(() => performInference(atLimit, input), { warmup: 1, warmupMs: 0, reps: 3, minTotalMs: 0, maxReps: 3 }), 5_000));
 }
 
 // --- Whole CLI process ---------------------------------------------------------------------------
@@ -240,6 +291,8 @@ async function main(): Promise<void> {
   console.log(`cpml benchmarks — Node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${process.platform}/${process.arch}`);
   console.log('medians over repeated runs after warm-up; times per call (per inference for the engines)\n');
   benchConversions();
+  benchLongChains();
+  benchHostileBlobs();
   benchCli();
   benchActivation();
   await benchBoardWatcher();

@@ -7,7 +7,9 @@ import { buildModelReport } from '../../src/core/analysis/modelReport.js';
 import { LayerType, type LayerRecord } from '../../src/core/blob/blobFormat.js';
 import { decodeBlob } from '../../src/core/blob/decodeBlob.js';
 import { convertOnnxFile } from '../../src/core/convert.js';
+import { validateBlob } from '../../src/core/blob/validateBlob.js';
 import { readBytes, upstreamPath } from '../support/fixtures.js';
+import { convBombBlob, wrappingFlattenBlob } from '../support/hostileBlobs.js';
 
 const record = (type: LayerType, inShape: [number, number, number], outShape: [number, number, number], kernel = 0, stride = 1, padding = 0): LayerRecord => ({
   type, in: { c: inShape[0], h: inShape[1], w: inShape[2] }, out: { c: outShape[0], h: outShape[1], w: outShape[2] }, kernel, stride, padding, weightOffset: 0, biasOffset: 0,
@@ -31,6 +33,29 @@ describe('layer work', () => {
     assert.equal(pool.macs, 0);
     const fc = layerWork(record(LayerType.Linear, [72, 1, 1], [10, 1, 1]));
     assert.deepEqual([fc.macs, fc.parameters], [720, 730]);
+  });
+});
+
+describe('layer work on any record', () => {
+  /** Σ over output positions of the taps inside the input, position by position. */
+  const naiveTaps = (out: number, k: number, s: number, p: number, size: number) => {
+    let total = 0;
+    for (let o = 0; o < out; o++) total += Math.max(0, Math.min(o * s - p + k, size) - Math.max(o * s - p, 0));
+    return total;
+  };
+
+  it('counts the same valid taps as a position-by-position sum, for consistent and inconsistent records', () => {
+    const random = (n: number) => Math.floor(Math.random() * n);
+    for (let i = 0; i < 20000; i++) {
+      const k = 1 + random(12), s = 1 + random(5), p = random(14), size = 1 + random(30), out = random(60);
+      const r = record(LayerType.Conv2D, [1, size, 1], [1, out, 1], k, s, p);
+      assert.equal(layerWork(r).macs, naiveTaps(out, k, s, p, size) * naiveTaps(1, k, s, p, 1), JSON.stringify({ k, s, p, size, out }));
+    }
+    // The largest sizes a record can claim (inspect reports on invalid blobs too).
+    const huge = record(LayerType.Conv2D, [1, 3, 65535], [1, 65535, 65535], 255, 1, 255);
+    assert.equal(layerWork(huge).macs, naiveTaps(65535, 255, 1, 255, 3) * naiveTaps(65535, 255, 1, 255, 65535));
+    const pool = record(LayerType.MaxPool2D, [2, 65535, 7], [2, 65535, 65535], 255, 3);
+    assert.equal(layerWork(pool).compares, 2 * naiveTaps(65535, 255, 3, 0, 65535) * naiveTaps(65535, 255, 3, 0, 7));
   });
 });
 
@@ -103,5 +128,29 @@ describe('model report', () => {
       issues: { errors: [{ layerIndex: 3, message: 'bad', hint: 'fix it' }], warnings: [] } });
     assert.match(r.warnings[0], /KB short \(MemoryError on the board\)/);
     assert.deepEqual(r.errors, ['layer 3: bad. fix it']);
+  });
+
+  it('warns loudly about a compute bomb: board time in hours, the layer, and that run/validate refuse it', () => {
+    const bytes = convBombBlob();
+    const v = validateBlob(bytes);
+    const r = buildModelReport({ source: 'bomb.bin', kind: 'blob', records: v.blob.records, blobBytes: bytes.length, issues: v });
+    assert.deepEqual(r.errors, []);
+    const warning = r.warnings.find((w) => w.startsWith('VERY SLOW'));
+    assert.match(warning ?? '', /^VERY SLOW: estimated [\d,.]+ hours per inference on the board; layer 0 \(Conv2D 1×200×200 → 1×200×200, kernel 127, stride 1, padding 63\) does 0\.1% of the work, as do 999 more layers; 645,160,000,000 MACs \(188,568,576,000 of them padding taps, pooling windows or element operations the loops also visit\) per inference is over the limit of 250,000,000, so cpml run, cpml validate and the virtual Pico refuse it \(--max-macs to override\)$/);
+    assert.deepEqual(r.compute, { macs: 645_160_000_000, limitMacs: 250_000_000, withinLimit: false, heaviestLayer: 0, heaviestShare: 0.001 });
+    // A slow model within the limit gets the board time only.
+    const slow = buildModelReport({ source: 's.bin', kind: 'blob', records: v.blob.records.slice(0, 1), blobBytes: 0, limitMacs: 1e12 });
+    assert.match(slow.warnings.join('\n'), /^slow: estimated [\d.]+ minutes per inference on the board; layer 0 \(Conv2D .*\) does 100% of the work$/m);
+    const example = buildModelReport({ source: 'm.bin', kind: 'blob', records: decodeBlob(readBytes(upstreamPath('model.bin'))).records, blobBytes: 7312 });
+    assert.deepEqual(example.warnings, []);
+    assert.equal(example.compute.withinLimit, true);
+  });
+
+  it('a blob whose sizes wrap gets "would crash the board" errors, not a MemoryError warning', () => {
+    const bytes = wrappingFlattenBlob();
+    const v = validateBlob(bytes);
+    const r = buildModelReport({ source: 'wrap.bin', kind: 'blob', records: v.blob.records, blobBytes: bytes.length, issues: v });
+    assert.ok(r.errors.length >= 1 && r.errors.every((e) => /would crash the board/.test(e)), r.errors.join('\n'));
+    assert.ok(!r.warnings.some((w) => /MemoryError/.test(w)), r.warnings.join('\n'));
   });
 });

@@ -47,6 +47,21 @@ describe('compareOutputs', () => {
     assert.equal(c.maxAbsError <= 1, false);
   });
 
+  it('names NaN and infinite values on either side, and gives no argmax for them', () => {
+    const c = compareOutputs([1, 2, 3], [1, NaN, Infinity]);
+    assert.equal(c.candidateNonFinite, '1 NaN and 1 +Infinity among 3 values');
+    assert.equal(c.referenceNonFinite, undefined);
+    assert.equal(c.argmaxCandidate, null);
+    assert.equal(c.argmaxReference, 2);
+    assert.equal(c.argmaxAgrees, false);
+    // Both infinite in the same place: the difference is NaN, and still nothing agrees.
+    const both = compareOutputs([Infinity, 0], [Infinity, 0]);
+    assert.equal(both.referenceNonFinite, '+Infinity in 1 of 2 values');
+    assert.equal(both.candidateNonFinite, '+Infinity in 1 of 2 values');
+    assert.equal(both.argmaxAgrees, false);
+    assert.equal(compareOutputs([-Infinity, NaN], [0, 0]).referenceNonFinite, '1 NaN and 1 -Infinity among 2 values');
+  });
+
   it('refuses vectors of different lengths', () => {
     assert.throws(() => compareOutputs([1, 2, 3], [1, 2]), (e: unknown) => e instanceof EvaluationError && /3 values.*2/.test(e.message));
   });
@@ -67,7 +82,13 @@ describe('summarizeComparisons', () => {
     near(s.argmaxAgreement, 2 / 3, 'agreement');
   });
 
+  it('counts the samples with non-finite values', () => {
+    const s = summarizeComparisons([compareOutputs([1], [1]), compareOutputs([1], [NaN]), compareOutputs([Infinity], [1])]);
+    assert.equal(s.nonFiniteSamples, 2);
+    assert.ok(Number.isNaN(s.maxAbsError));
+  });
+
   it('an empty list summarizes to zero samples', () => {
-    assert.deepEqual(summarizeComparisons([]), { samples: 0, maxAbsError: 0, rmse: 0, relativeL2: 0, cosineMin: 1, argmaxAgreement: 1 });
+    assert.deepEqual(summarizeComparisons([]), { samples: 0, maxAbsError: 0, rmse: 0, relativeL2: 0, cosineMin: 1, argmaxAgreement: 1, nonFiniteSamples: 0 });
   });
 });

@@ -8,6 +8,7 @@ import { validateBlob, type BlobValidation } from '../../src/core/blob/validateB
 import { loadModel, performInference, type LoadedModel } from '../../src/core/engine/firmwareEngine.js';
 import { CpmlError, FirmwareError } from '../../src/core/errors.js';
 import { generateModel, longReluChain } from './generateModel.js';
+import { dropoutChain } from './longChains.js';
 import {
   blobBoundaries, caseSeed, mutateBlobStructure, mutateBytes, mutateProtobuf, parseMessage, Rng, truncationLength, type PbField,
 } from './mutate.js';
@@ -108,16 +109,20 @@ export function loadCorpus(): Corpus {
   };
 }
 
-/** Layers of the one stress case per kind (100k+ layers once overflowed the stack in several places). */
+/** Layers of the stress cases (100k+ layers once overflowed the stack in several places). */
 export const STRESS_LAYERS = 200_000;
+/** Nodes of the Dropout-with-mask stress case (one scan of all nodes per node made 20k take 302 s). */
+export const STRESS_DROPOUT_NODES = 100_000;
+/** Stress cases at the end of a run: ONNX has a Relu chain and a Dropout chain, blobs one ReLU blob. */
+const STRESS_CASES: Record<FuzzKind, number> = { onnx: 2, blob: 1 };
 
 function sweepLength(corpus: Corpus, kind: FuzzKind): number {
   return (kind === 'onnx' ? corpus.onnxSweep : corpus.blobSweep).bytes.length + 1;
 }
 
-/** Random cases, then every truncation of the sweep input (0 … its full length), then one stress case. */
+/** Random cases, then every truncation of the sweep input (0 … its full length), then the stress cases. */
 export function caseCount(corpus: Corpus, kind: FuzzKind, iterations: number): number {
-  return iterations + sweepLength(corpus, kind) + 1;
+  return iterations + sweepLength(corpus, kind) + STRESS_CASES[kind];
 }
 
 export interface FuzzCase {
@@ -129,7 +134,14 @@ export interface FuzzCase {
 /** Case `index` of a run (see caseCount). */
 export function makeCase(corpus: Corpus, kind: FuzzKind, seed: number, iterations: number, index: number): FuzzCase {
   const sweep = kind === 'onnx' ? corpus.onnxSweep : corpus.blobSweep;
-  if (index >= iterations + sweepLength(corpus, kind)) {
+  const stress = index - (iterations + sweepLength(corpus, kind));
+  if (stress >= 0) {
+    if (kind === 'onnx' && stress === 1) {
+      return {
+        bytes: dropoutChain(STRESS_DROPOUT_NODES, { conv: true, reluEvery: 2 }),
+        origin: `stress: Conv, then ${STRESS_DROPOUT_NODES} nodes alternating Dropout (each with a mask output) and Relu`,
+      };
+    }
     if (kind === 'onnx') return { bytes: longReluChain(STRESS_LAYERS), origin: `stress: a chain of ${STRESS_LAYERS} Relu nodes` };
     return { bytes: reluBlob(STRESS_LAYERS), origin: `stress: a blob of ${STRESS_LAYERS} ReLU layers` };
   }

@@ -2,9 +2,12 @@
 // (.., absolute paths, symlinks) is refused; truncated or missing data files are clean errors.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { onnx } from 'onnx-proto';
 import { loadOnnxFile } from '../../src/core/onnx/loadOnnxFile.js';
 import { convertOnnxFile } from '../../src/core/convert.js';
 import { CpmlError, FileError, OnnxReadError } from '../../src/core/errors.js';
@@ -182,5 +185,150 @@ describe('loadOnnxFile with external data', () => {
     const dir = folder();
     assert.throws(() => loadOnnxFile(join(dir, 'nope.onnx')), (e: unknown) => e instanceof FileError && /no such file/.test(e.message));
     assert.throws(() => loadOnnxFile(dir), (e: unknown) => e instanceof CpmlError);
+  });
+});
+
+describe('loadOnnxFile reads only regular files, with sizes checked before reading', () => {
+  let root: string;
+  let n = 0;
+  const folder = () => {
+    const dir = join(root, `case${n++}`);
+    mkdirSync(dir);
+    return dir;
+  };
+  const isWindows = process.platform === 'win32';
+  /** A refusal must come at once, not after waiting on a FIFO or reading an endless device. */
+  const QUICK = { timeout: 20_000 };
+  const mkfifo = (path: string) => assert.equal(spawnSync('mkfifo', [path]).status, 0, `mkfifo ${path}`);
+  /** A sparse file: its size is real, but it takes no disk space and nothing of it need be read. */
+  const sparse = (path: string, size: number) => {
+    const fd = openSync(path, 'w');
+    ftruncateSync(fd, size);
+    closeSync(fd);
+  };
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'cpml-load-checked-'));
+  });
+  after(() => {
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('a FIFO as the model is refused without waiting for a writer', { ...QUICK, skip: isWindows && 'no mkfifo' }, () => {
+    const fifo = join(folder(), 'model.onnx');
+    mkfifo(fifo);
+    assert.throws(() => loadOnnxFile(fifo), (e: unknown) => e instanceof FileError && /it is a FIFO \(named pipe\), not a model file/.test(e.message));
+  });
+
+  it('/dev/zero as the model is refused without reading it', { ...QUICK, skip: isWindows && 'no /dev/zero' }, () => {
+    assert.throws(() => loadOnnxFile('/dev/zero'), (e: unknown) => e instanceof FileError && /'\/dev\/zero': it is a character device/.test(e.message));
+  });
+
+  it('a model over the size limit is refused before reading, with the reason (Pico flash) and the 2 GiB protobuf limit', QUICK, () => {
+    const dir = folder();
+    const large = join(dir, 'large.onnx');
+    sparse(large, 300e6);
+    assert.throws(() => loadOnnxFile(large), (e: unknown) => {
+      assert.ok(e instanceof FileError, String(e));
+      assert.match(e.message, /large\.onnx' is 300 MB, more than the 256 MiB this tool reads; no model that large can run on a Pico \(its flash holds at most 16 MB\)/);
+      assert.ok(e.hint);
+      return true;
+    });
+    const huge = join(dir, 'huge.onnx');
+    sparse(huge, 2 ** 31 + 1);
+    assert.throws(() => loadOnnxFile(huge), (e: unknown) => {
+      assert.ok(e instanceof FileError, String(e));
+      assert.match(e.message, /huge\.onnx' is 2\.1 GB, more than an ONNX file can be \(protobuf stops at 2 GiB; larger models keep their weights in external data files\)/);
+      return true;
+    });
+  });
+
+  /** A model whose initializers live in `location`, next to it. */
+  const withExternal = (dir: string, location: string) => {
+    const { spec } = externalize(convSpec(), location);
+    writeFileSync(join(dir, 'model.onnx'), buildModel(spec));
+    return join(dir, 'model.onnx');
+  };
+  const refusedData = (model: string, pattern: RegExp) => assert.throws(() => loadOnnxFile(model), (e: unknown) => {
+    assert.ok(e instanceof OnnxReadError, String(e));
+    assert.match(e.message, pattern);
+    assert.match(e.hint ?? '', /regular file/);
+    return true;
+  });
+
+  it('a FIFO named as external data is refused at once, not waited on', { ...QUICK, skip: isWindows && 'no mkfifo' }, () => {
+    const dir = folder();
+    mkfifo(join(dir, 'weights.bin'));
+    refusedData(withExternal(dir, 'weights.bin'), /tensor 'w' keeps its data in 'weights\.bin', which is a FIFO \(named pipe\), not a regular file/);
+  });
+
+  it('a folder or a socket named as external data is refused', { ...QUICK, skip: isWindows && 'no Unix sockets' }, async () => {
+    const dir = folder();
+    mkdirSync(join(dir, 'weights'));
+    refusedData(withExternal(dir, 'weights'), /which is a folder, not a regular file/);
+    const other = folder();
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(join(other, 'sock'), done));
+    try {
+      refusedData(withExternal(other, 'sock'), /which is a socket, not a regular file/);
+    } finally {
+      await new Promise((done) => server.close(done));
+    }
+  });
+
+  it('a symlink to /dev/zero as external data is refused (it leads outside the folder)', { ...QUICK, skip: isWindows && 'no /dev/zero' }, () => {
+    const dir = folder();
+    symlinkSync('/dev/zero', join(dir, 'zero.bin'));
+    assert.throws(() => loadOnnxFile(withExternal(dir, 'zero.bin')), refusedOutside);
+  });
+
+  /** model.onnx with one tensor 'big' of `dims` floats stored externally in data.bin, with these entries. */
+  const oneExternal = (dir: string, dims: number[], external: { offset?: number; length?: number }, entries?: Record<string, string>) => {
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', dims: [1, 2] }], outputs: [{ name: 'y', dims: [1, 2] }],
+      initializers: [{ name: 'big', dims, data: [], storage: { external: { location: 'data.bin', ...external } } }],
+      nodes: [{ op: 'MatMul', inputs: ['x', 'big'], outputs: ['y'] }],
+    };
+    const proto = onnx.ModelProto.decode(buildModel(spec));
+    if (entries) proto.graph!.initializer![0].externalData = [{ key: 'location', value: 'data.bin' }, ...Object.entries(entries).map(([key, value]) => ({ key, value }))];
+    writeFileSync(join(dir, 'model.onnx'), onnx.ModelProto.encode(proto).finish());
+    return join(dir, 'model.onnx');
+  };
+
+  it('a length that disagrees with the shape is refused before anything is read', QUICK, () => {
+    const dir = folder();
+    sparse(join(dir, 'data.bin'), 1e9);
+    const model = oneExternal(dir, [2, 2], { offset: 0, length: 999_999_000 });
+    assert.throws(() => loadOnnxFile(model), (e: unknown) => {
+      assert.ok(e instanceof OnnxReadError, String(e));
+      assert.match(e.message, /tensor 'big' says its external data has 999999000 bytes, but its shape \[2, 2\] needs 16/);
+      return true;
+    });
+  });
+
+  it('offsets and lengths must be whole numbers written as digits', QUICK, () => {
+    const dir = folder();
+    writeFileSync(join(dir, 'data.bin'), new Uint8Array(64));
+    for (const [key, value] of [['offset', '-1'], ['offset', '1e3'], ['offset', '0x10'], ['offset', ' 8'], ['offset', ''], ['length', '16.0'],
+      ['length', '99999999999999999999']]) {
+      const model = oneExternal(dir, [2, 2], {}, { [key]: value });
+      assert.throws(() => loadOnnxFile(model), (e: unknown) => {
+        assert.ok(e instanceof OnnxReadError, `${key}=${value}: ${String(e)}`);
+        assert.match(e.message, new RegExp(`tensor 'big' has an invalid external data ${key} '`));
+        return true;
+      }, `${key}=${JSON.stringify(value)}`);
+    }
+    // Plain digits are fine.
+    assert.equal(loadOnnxFile(oneExternal(dir, [2, 2], {}, { offset: '16', length: '16' })).initializers.get('big')?.dims.join(), '2,2');
+  });
+
+  it('external data over the size limit is refused before reading it', QUICK, () => {
+    const dir = folder();
+    sparse(join(dir, 'data.bin'), 300e6);
+    const model = oneExternal(dir, [75_000_000], { offset: 0, length: 300e6 });
+    assert.throws(() => loadOnnxFile(model), (e: unknown) => {
+      assert.ok(e instanceof OnnxReadError, String(e));
+      assert.match(e.message, /external data comes to more than 256 MiB \(at tensor 'big'\); no model that large can run on a Pico/);
+      return true;
+    });
   });
 });

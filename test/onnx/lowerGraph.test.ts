@@ -580,3 +580,12 @@ describe('bias constants follow ONNX broadcasting (trailing axes align)', () => 
     assertRefused(spec, { pattern: /bias C of shape \[2, 1\] does not broadcast to \[1, 2\]/, node: { op: 'Gemm', index: 0 } });
   });
 });
+
+describe('corrupt chains', () => {
+  it('a node on the chain with no output is refused by name (found by the fuzzer)', () => {
+    assertRefused({
+      inputs: [{ name: 'x', dims: [1, 4] }], outputs: [{ name: 'y', dims: [1, 4] }],
+      nodes: [{ op: 'Relu', inputs: ['x'], outputs: [] }, { op: 'Relu', inputs: ['t'], outputs: ['y'] }],
+    }, { pattern: /has no output, so the chain ends there/, node: { op: 'Relu', index: 0 } });
+  });
+});

@@ -1,11 +1,11 @@
 import { jsonForTerminal } from '../../core/text/untrustedText.js';
-import { buildModelReport, type ModelReport } from '../../core/analysis/modelReport.js';
+import type { ModelReport } from '../../core/analysis/modelReport.js';
 import { formatShape } from '../../core/blob/blobFormat.js';
-import { validateBlob } from '../../core/blob/validateBlob.js';
+import { formatDuration } from '../../core/engine/computeBudget.js';
+import { modelReportFor, readModelFile } from '../../core/modelFile.js';
 import { UsageError } from '../cliIo.js';
 import { numberOption, type CommandSpec } from '../commandSpec.js';
 import { formatBytes, formatCount, formatMs, formatTable } from '../format.js';
-import { readModelArgument } from '../modelArgument.js';
 
 export const inspectCommand: CommandSpec = {
   name: 'inspect',
@@ -20,27 +20,25 @@ export const inspectCommand: CommandSpec = {
   run(args, io) {
     if (args.positionals.length !== 1) throw new UsageError('inspect takes exactly one model file');
     const heapKb = numberOption(args, 'heap', 150, (n) => n > 0, 'a positive number of kilobytes');
-    const model = readModelArgument(args.positionals[0]);
-    const heapBudgetBytes = Math.round(heapKb * 1024);
-    const report = model.kind === 'onnx'
-      ? buildModelReport({
-          source: model.name, kind: 'onnx', records: model.conversion.records, blobBytes: model.blob.length,
-          layers: model.conversion.layers, notes: model.conversion.notes, heapBudgetBytes,
-        })
-      : (() => {
-          const validation = validateBlob(model.blob);
-          return buildModelReport({
-            source: model.name, kind: 'blob', records: validation.blob.records, blobBytes: model.blob.length,
-            issues: validation, heapBudgetBytes,
-          });
-        })();
+    const report = modelReportFor(readModelFile(args.positionals[0]), Math.round(heapKb * 1024));
     io.out(args.values.json ? jsonForTerminal(report) + '\n' : renderReport(report));
     return report.errors.length ? 1 : 0;
   },
 };
 
+/** Layers and messages shown in the text report; --json has them all (a blob may hold 150k layers). */
+const MAX_TABLE_ROWS = 1000;
+const MAX_LISTED_MESSAGES = 100;
+
+/** `prefix: item` lines, the first MAX_LISTED_MESSAGES of them, then how many more there are. */
+function listed(prefix: string, items: readonly string[]): string[] {
+  const shown = items.slice(0, MAX_LISTED_MESSAGES).map((item) => `${prefix}: ${item}`);
+  if (items.length > MAX_LISTED_MESSAGES) shown.push(`… and ${formatCount(items.length - MAX_LISTED_MESSAGES)} more ${prefix}s (cpml inspect --json lists them all)`);
+  return shown;
+}
+
 export function renderReport(r: ModelReport): string {
-  const rows = r.layers.map((l) => [
+  const rows = r.layers.slice(0, MAX_TABLE_ROWS).map((l) => [
     String(l.index), l.type, formatShape(l.in), formatShape(l.out),
     l.kernel ? `${l.kernel}/${l.stride}/${l.padding}` : '',
     formatCount(l.parameters), formatBytes(l.weightBytes), formatCount(l.macs), formatCount(l.outputElements),
@@ -52,15 +50,15 @@ export function renderReport(r: ModelReport): string {
   lines.push('');
   lines.push(formatTable(['#', 'layer', 'in', 'out', 'k/s/p', 'params', 'weights', 'MACs', 'outputs', 'est. ms', r.kind === 'onnx' ? 'from' : ''],
     rows, 'rllllrrrrrl').trimEnd());
+  if (r.layers.length > MAX_TABLE_ROWS) lines.push(`… and ${formatCount(r.layers.length - MAX_TABLE_ROWS)} more layers (cpml inspect --json lists them all)`);
   lines.push('');
   lines.push(`Totals: ${formatCount(r.totals.parameters)} parameters, ${formatCount(r.totals.macs)} MACs; input ${formatCount(r.inputElements)} values, output ${formatCount(r.outputElements)} values`);
   lines.push(`Flash: ${formatBytes(r.totals.blobBytes)} blob on CIRCUITPY`);
   lines.push(`RAM:   ${formatBytes(m.totalBytes)} = blob ${formatBytes(m.blobBytes)} + scratch 2 × ${formatBytes(m.scratchBytes / 2)} + input array ${formatBytes(m.inputArrayBytes)} + output list ${formatBytes(m.outputListBytes)}`);
   lines.push(`       ${m.fits ? 'fits' : 'DOES NOT FIT'} the heap budget of ${formatBytes(m.heapBudgetBytes)} (${m.fits ? `${formatBytes(m.marginBytes)} to spare` : `${formatBytes(-m.marginBytes)} short`})`);
-  lines.push(`Speed: estimated ${formatMs(r.latency.inferMs)} ms per inference, ${formatMs(r.latency.loadMs)} ms to load — ${r.latency.model}`);
-  for (const n of r.notes) lines.push(`note: ${n}`);
-  for (const w of r.warnings) lines.push(`warning: ${w}`);
-  for (const e of r.errors) lines.push(`error: ${e}`);
-  if (r.errors.length) lines.push('This blob must not be deployed: the firmware would read outside it or compute garbage. Convert the ONNX model again with cpml.');
+  const long = r.latency.inferMs >= 60_000 ? ` (${formatDuration(r.latency.inferMs)})` : '';
+  lines.push(`Speed: estimated ${formatMs(r.latency.inferMs)} ms${long} per inference, ${formatMs(r.latency.loadMs)} ms to load — ${r.latency.model}`);
+  lines.push(...listed('note', r.notes), ...listed('warning', r.warnings), ...listed('error', r.errors));
+  if (r.errors.length) lines.push('This blob must not be deployed: on the firmware it would crash the board, read outside the blob or compute garbage. Convert the ONNX model again with cpml.');
   return lines.join('\n') + '\n';
 }

@@ -14,6 +14,12 @@ export interface LayerWork {
   /** Float comparisons (MaxPool2D). */
   compares: number;
   outputElements: number;
+  /**
+   * Iterations of the layer's innermost loop on the firmware: every kernel or window position
+   * (padding taps included: the loop visits them to skip them), every Linear MAC, every element
+   * of ReLU, Flatten and Softmax. What the compute budget counts.
+   */
+  steps: number;
 }
 
 /** Number of kernel offsets 0..k-1 that land inside [0, size) for output position o. */
@@ -22,22 +28,41 @@ function validTaps(o: number, k: number, stride: number, padding: number, size: 
   return Math.max(0, Math.min(start + k, size) - Math.max(start, 0));
 }
 
+/**
+ * Σ validTaps over the output positions, in O(kernel / stride) whatever the sizes: the
+ * positions whose window lies wholly inside the input form one run with k taps each, those
+ * whose window starts past the input's end have none, and only the few border positions in
+ * between are summed one by one. Records from a blob may claim any output size (inspect reports
+ * on invalid blobs too), and a blob of 100k such records must not take minutes to inspect.
+ */
 function sumValidTaps(outSize: number, k: number, stride: number, padding: number, inSize: number): number {
-  let total = 0;
-  for (let o = 0; o < outSize; o++) total += validTaps(o, k, stride, padding, inSize);
-  return total;
+  // No closures here: this runs for every record of a 150k-record blob, several times.
+  let total = 0, lo = 0;
+  let hi = Math.min(outSize, Math.ceil((inSize + padding) / stride)) - 1; // later windows start at or past the end
+  for (; lo <= hi; lo++) {
+    const start = lo * stride - padding;
+    if (start >= 0 && start + k <= inSize) break;
+    total += validTaps(lo, k, stride, padding, inSize);
+  }
+  for (; hi >= lo; hi--) {
+    const start = hi * stride - padding;
+    if (start >= 0 && start + k <= inSize) break;
+    total += validTaps(hi, k, stride, padding, inSize);
+  }
+  return total + (hi - lo + 1) * k;
 }
 
 export function layerWork(r: LayerRecord): LayerWork {
   const { weights, bias } = parameterCounts(r);
   const outputElements = shapeElements(r.out);
-  const work: LayerWork = { parameters: weights + bias, weightBytes: (weights + bias) * 4, macs: 0, taps: 0, compares: 0, outputElements };
+  const work: LayerWork = { parameters: weights + bias, weightBytes: (weights + bias) * 4, macs: 0, taps: 0, compares: 0, outputElements, steps: 0 };
   switch (r.type) {
     case LayerType.Conv2D: {
       const rows = sumValidTaps(r.out.h, r.kernel, r.stride, r.padding, r.in.h);
       const cols = sumValidTaps(r.out.w, r.kernel, r.stride, r.padding, r.in.w);
       work.macs = r.out.c * r.in.c * rows * cols;
       work.taps = outputElements * r.in.c * r.kernel * r.kernel;
+      work.steps = work.taps;
       break;
     }
     case LayerType.MaxPool2D: {
@@ -45,13 +70,22 @@ export function layerWork(r: LayerRecord): LayerWork {
       const cols = sumValidTaps(r.out.w, r.kernel, r.stride, 0, r.in.w);
       work.compares = r.in.c * rows * cols;
       work.taps = r.in.c * r.out.h * r.out.w * r.kernel * r.kernel;
+      work.steps = work.taps;
       break;
     }
     case LayerType.Linear:
       work.macs = weights;
+      work.steps = weights;
       break;
     case LayerType.Flatten:
       work.outputElements = shapeElements(r.in);
+      work.steps = work.outputElements;
+      break;
+    case LayerType.ReLU:
+      work.steps = outputElements;
+      break;
+    case LayerType.Softmax:
+      work.steps = 3 * outputElements; // max, exp and sum, divide
       break;
   }
   return work;

@@ -7,6 +7,12 @@ export const HEADER_BYTES = 8;
 export const RECORD_BYTES = 22;
 /** The firmware skips 64 bytes per layer before the weight area. */
 export const RECORD_SLOT_BYTES = 64;
+/**
+ * Most layers a blob may have: 150,000 record slots are 9.6 MB of RAM, more than any board the
+ * firmware runs on has (a Pico 264 KB, a Pico 2 520 KB, RP2350 boards with PSRAM about 8.5 MB).
+ * Beyond it the tools would only spend minutes reporting on a blob that cannot load anywhere.
+ */
+export const MAX_BLOB_LAYERS = 150_000;
 
 export enum LayerType {
   Conv2D = 1,
@@ -64,6 +70,9 @@ export interface Layer {
   /** Why the converter added or changed this layer, for the report. */
   note?: string;
 }
+
+/** The fields of a record or layer that its size arithmetic depends on. */
+export type RecordShape = Pick<LayerRecord, 'type' | 'in' | 'out' | 'kernel' | 'stride' | 'padding'>;
 
 export function shapeElements(s: Shape3): number {
   return s.c * s.h * s.w;

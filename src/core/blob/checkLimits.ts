@@ -2,7 +2,8 @@
 // them: a u8 field that overflows silently wraps). validateBlob applies the same rules to
 // records decoded from a file.
 import { FirmwareLimitError } from '../errors.js';
-import { LAYER_TYPE_NAMES, LayerType, type Layer, type Shape3, shapeElements } from './blobFormat.js';
+import { LAYER_TYPE_NAMES, LayerType, MAX_BLOB_LAYERS, type Layer, type RecordShape, type Shape3, shapeElements } from './blobFormat.js';
+import { blobProducts, describeOverflow, overflows, recordProducts } from './firmwareArithmetic.js';
 
 export const U8_MAX = 255;
 export const U16_MAX = 65535;
@@ -10,9 +11,20 @@ export const U16_MAX = 65535;
 export interface RecordProblem {
   message: string;
   hint?: string;
+  /** For problems of the whole blob: the layer that decides it. */
+  layerIndex?: number;
+  /** A size the firmware computes in 32 bits wraps: the board would corrupt its memory. */
+  wouldCrashBoard?: boolean;
 }
 
-type RecordShape = Pick<Layer, 'type' | 'in' | 'out' | 'kernel' | 'stride' | 'padding'>;
+const TOO_BIG_HINT = 'The firmware computes this size in 32 bits; make the layer smaller (fewer channels, a smaller image or kernel)';
+
+/** Products of the firmware's size arithmetic that wrap in its integer widths, as problems. */
+export function arithmeticProblems(products: Parameters<typeof overflows>[0]): RecordProblem[] {
+  return overflows(products).map((p) => ({
+    message: describeOverflow(p), hint: TOO_BIG_HINT, wouldCrashBoard: true, ...(p.layerIndex === undefined ? {} : { layerIndex: p.layerIndex }),
+  }));
+}
 
 /** Field ranges, element-count limits and the internal consistency of one record. */
 export function recordProblems(r: RecordShape): RecordProblem[] {
@@ -81,7 +93,15 @@ export function recordProblems(r: RecordShape): RecordProblem[] {
       counted('Linear out_features', outElems, 'Use fewer output features');
       break;
   }
+  problems.push(...arithmeticProblems(recordProducts(r)));
   return problems;
+}
+
+/** A FirmwareLimitError naming the ONNX node that made layer `i`, or the layer itself. */
+function refusal(layers: readonly Layer[], i: number, p: RecordProblem): FirmwareLimitError {
+  const where = layers[i].sources[0];
+  const prefix = where ? '' : `layer ${i} (${LAYER_TYPE_NAMES[layers[i].type]}): `;
+  return new FirmwareLimitError(prefix + p.message, { node: where, hint: p.hint });
 }
 
 /** Checks layers produced by lowering; throws a FirmwareLimitError naming the ONNX node. */
@@ -89,18 +109,19 @@ export function checkLimits(layers: readonly Layer[]): void {
   if (layers.length === 0) throw new FirmwareLimitError('the model has no layers to run');
   let prev: Shape3 | undefined;
   layers.forEach((layer, i) => {
-    const where = layer.sources[0];
-    const fail = (p: RecordProblem) => {
-      const prefix = where ? '' : `layer ${i} (${LAYER_TYPE_NAMES[layer.type]}): `;
-      throw new FirmwareLimitError(prefix + p.message, { node: where, hint: p.hint });
-    };
     const problems = recordProblems(layer);
-    if (problems.length) fail(problems[0]);
+    if (problems.length) throw refusal(layers, i, problems[0]);
     if (prev && shapeElements(prev) !== shapeElements(layer.in)) {
-      fail({ message: `input ${layer.in.c}×${layer.in.h}×${layer.in.w} does not match the previous layer's output ${prev.c}×${prev.h}×${prev.w}` });
+      throw refusal(layers, i, { message: `input ${layer.in.c}×${layer.in.h}×${layer.in.w} does not match the previous layer's output ${prev.c}×${prev.h}×${prev.w}` });
     }
     prev = layer.out;
   });
+  if (layers.length > MAX_BLOB_LAYERS) {
+    throw new FirmwareLimitError(`the model has ${layers.length} layers, more than the ${MAX_BLOB_LAYERS} a blob may have: their record table alone would take ${(layers.length * 64 / 1024 / 1024).toFixed(1)} MB of the board's RAM`,
+      { hint: 'Use a model with fewer layers' });
+  }
+  const [overflow] = arithmeticProblems(blobProducts(layers));
+  if (overflow) throw refusal(layers, overflow.layerIndex ?? 0, overflow);
   const inputElems = shapeElements(layers[0].in);
   const scratch = layers.reduce((max, l) => Math.max(max, shapeElements(l.out)), 0); // no spread: 100k+ layers would overflow the stack
   if (inputElems > scratch) {

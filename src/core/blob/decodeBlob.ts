@@ -1,7 +1,7 @@
 // Blob bytes → header and layer records. Only checks what is needed to read the records;
 // validateBlob judges whether the firmware could run them.
 import { BlobFormatError } from '../errors.js';
-import { HEADER_BYTES, RECORD_BYTES, type LayerRecord, weightsStart } from './blobFormat.js';
+import { HEADER_BYTES, MAX_BLOB_LAYERS, RECORD_BYTES, RECORD_SLOT_BYTES, type LayerRecord, weightsStart } from './blobFormat.js';
 
 export interface DecodedBlob {
   bytes: Uint8Array;
@@ -23,6 +23,10 @@ export function decodeBlob(bytes: Uint8Array): DecodedBlob {
   if (HEADER_BYTES + count * RECORD_BYTES > bytes.length) {
     throw new BlobFormatError(`the header says ${count} layers, but the file (${bytes.length} bytes) is too short to hold their records: the firmware would read past the end of the file`,
       { hint: 'The file is truncated or not a cnn_helper model; convert the model again' });
+  }
+  if (count > MAX_BLOB_LAYERS) {
+    throw new BlobFormatError(`the header says ${count} layers, more than the ${MAX_BLOB_LAYERS} cpml accepts: their record table alone would take ${(count * RECORD_SLOT_BYTES / 1024 / 1024).toFixed(1)} MB of the board's RAM, more than any board has`,
+      { hint: 'Use a model with fewer layers' });
   }
   const records: LayerRecord[] = [];
   for (let i = 0; i < count; i++) {

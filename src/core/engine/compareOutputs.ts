@@ -1,7 +1,9 @@
 // Error metrics between a reference output (the ONNX evaluator) and a candidate (the blob run
 // by the firmware-faithful engine), per sample and pooled over samples. NaN anywhere makes the
-// error metrics NaN, so a `maxAbsError <= tolerance` check fails instead of passing silently.
+// error metrics NaN, and non-finite values in either vector are reported by name: an error of
+// Infinity would otherwise be "within" a tolerance of Infinity.
 import { EvaluationError } from '../errors.js';
+import { argmaxOrNull, countNonFinite, describeNonFinite } from './nonFinite.js';
 
 /** Denominator floor for relativeL2, so an all-zero reference does not divide by zero. */
 const TINY = 1e-30;
@@ -15,10 +17,15 @@ export interface OutputComparison {
   relativeL2: number;
   /** Cosine similarity; 1 when both vectors are zero, 0 when only one is. */
   cosine: number;
-  /** Index of the first largest value; -1 for an empty vector. */
-  argmaxReference: number;
-  argmaxCandidate: number;
+  /** Index of the first largest value; null when empty or when any value is NaN or infinite. */
+  argmaxReference: number | null;
+  argmaxCandidate: number | null;
+  /** Both argmaxes exist and are equal. */
   argmaxAgrees: boolean;
+  /** Present when the reference has NaN or infinite values: which and how many. */
+  referenceNonFinite?: string;
+  /** Present when the candidate has NaN or infinite values. */
+  candidateNonFinite?: string;
 }
 
 export interface ComparisonSummary {
@@ -31,6 +38,8 @@ export interface ComparisonSummary {
   cosineMin: number;
   /** Fraction of samples whose argmax agrees (1 when there are no samples). */
   argmaxAgreement: number;
+  /** Samples with NaN or infinite values in the reference or the candidate. */
+  nonFiniteSamples: number;
 }
 
 export function compareOutputs(reference: ArrayLike<number>, candidate: ArrayLike<number>): OutputComparison {
@@ -60,7 +69,9 @@ export function compareOutputs(reference: ArrayLike<number>, candidate: ArrayLik
     const denominator = Number.isFinite(product) ? Math.sqrt(product) : normRef * normCand;
     cosine = Math.min(1, Math.max(-1, dot / denominator));
   }
-  const argmaxReference = argmax(reference), argmaxCandidate = argmax(candidate);
+  const argmaxReference = argmaxOrNull(reference), argmaxCandidate = argmaxOrNull(candidate);
+  const referenceNonFinite = describeNonFinite(countNonFinite(reference));
+  const candidateNonFinite = describeNonFinite(countNonFinite(candidate));
   return {
     count: n,
     maxAbsError: maxAbs,
@@ -69,12 +80,14 @@ export function compareOutputs(reference: ArrayLike<number>, candidate: ArrayLik
     cosine,
     argmaxReference,
     argmaxCandidate,
-    argmaxAgrees: argmaxReference === argmaxCandidate,
+    argmaxAgrees: argmaxReference !== null && argmaxReference === argmaxCandidate,
+    ...(referenceNonFinite === undefined ? {} : { referenceNonFinite }),
+    ...(candidateNonFinite === undefined ? {} : { candidateNonFinite }),
   };
 }
 
 export function summarizeComparisons(list: readonly OutputComparison[]): ComparisonSummary {
-  let values = 0, sumSq = 0, agree = 0;
+  let values = 0, sumSq = 0, agree = 0, nonFiniteSamples = 0;
   let maxAbsError = 0, relativeL2 = 0, cosineMin = 1;
   for (const c of list) {
     values += c.count;
@@ -84,6 +97,7 @@ export function summarizeComparisons(list: readonly OutputComparison[]): Compari
     relativeL2 = Math.max(relativeL2, c.relativeL2);
     cosineMin = Math.min(cosineMin, c.cosine);
     if (c.argmaxAgrees) agree++;
+    if (c.referenceNonFinite || c.candidateNonFinite) nonFiniteSamples++;
   }
   return {
     samples: list.length,
@@ -92,12 +106,6 @@ export function summarizeComparisons(list: readonly OutputComparison[]): Compari
     relativeL2,
     cosineMin,
     argmaxAgreement: list.length ? agree / list.length : 1,
+    nonFiniteSamples,
   };
-}
-
-/** Index of the first largest value (NaN never wins); -1 when empty or all NaN. */
-function argmax(v: ArrayLike<number>): number {
-  let best = -1;
-  for (let i = 0; i < v.length; i++) if (!Number.isNaN(v[i]) && (best < 0 || v[i] > v[best])) best = i;
-  return best;
 }

@@ -17,6 +17,8 @@ export interface ReadLimits {
   maxBytes?: number;
   /** What the file is, for messages ("model", "sample input"). */
   what?: string;
+  /** The refusal of a file over maxBytes, when the reason deserves better words than a number. */
+  tooLarge?: (size: number, max: number) => FileError;
 }
 
 export function describeFsError(error: unknown, path: string, verb: string): FileError {
@@ -31,10 +33,19 @@ export function describeFsError(error: unknown, path: string, verb: string): Fil
     case 'ENOSPC': return new FileError(`cannot ${verb} ${where}: the drive is full`, path, 'Free some space and try again');
     case 'EROFS': return new FileError(`cannot ${verb} ${where}: the drive is read-only`, path);
     case 'ELOOP': return new FileError(`cannot ${verb} ${where}: too many symbolic links`, path, 'Check the path');
+    case 'ENXIO': return new FileError(`cannot ${verb} ${where}: it is a socket or a device that is not there, not a regular file`, path,
+      'Pass a regular file');
     case 'ENAMETOOLONG': return new FileError(`cannot ${verb} ${where}: the path is too long`, path);
     case 'EMFILE': case 'ENFILE': return new FileError(`cannot ${verb} ${where}: too many open files`, path, 'Close some programs and try again');
     default: return new FileError(`cannot ${verb} ${where}: ${(error as Error)?.message ?? String(error)}`, path);
   }
+}
+
+/** What a non-regular file is, for messages: 'a FIFO (named pipe)', 'a character device', … */
+export function fileKind(stats: Stats): string {
+  return stats.isDirectory() ? 'a folder' : stats.isFIFO() ? 'a FIFO (named pipe)' : stats.isCharacterDevice() ? 'a character device'
+    : stats.isBlockDevice() ? 'a block device' : stats.isSocket() ? 'a socket' : stats.isSymbolicLink() ? 'a symbolic link'
+      : stats.isFile() ? 'a regular file' : 'not a regular file';
 }
 
 /** Refuses what is not a regular file, or is larger than `maxBytes`. */
@@ -42,11 +53,10 @@ export function checkRegularFile(stats: Stats, path: string, limits: ReadLimits 
   const what = limits.what ?? 'file';
   if (stats.isDirectory()) throw new FileError(`cannot read ${quoted(path, 500)}: it is a folder, not a ${what}`, path);
   if (!stats.isFile()) {
-    const kind = stats.isFIFO() ? 'a FIFO (named pipe)' : stats.isCharacterDevice() ? 'a character device'
-      : stats.isBlockDevice() ? 'a block device' : stats.isSocket() ? 'a socket' : 'not a regular file';
-    throw new FileError(`cannot read ${quoted(path, 500)}: it is ${kind}, not a ${what} file`, path, 'Pass a regular file');
+    throw new FileError(`cannot read ${quoted(path, 500)}: it is ${fileKind(stats)}, not a ${what} file`, path, 'Pass a regular file');
   }
   const max = limits.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
+  if (stats.size > max && limits.tooLarge) throw limits.tooLarge(stats.size, max);
   if (stats.size > max) {
     throw new FileError(`cannot read ${quoted(path, 500)}: it has ${stats.size} bytes, more than the ${max} bytes a ${what} may have`, path,
       'Check that this is the right file');

@@ -1,6 +1,7 @@
 // What lowering knows while it walks the graph's single chain from input to output.
 import { UnsupportedModelError, type NodeRef } from '../errors.js';
 import type { Layer, Shape3 } from '../blob/blobFormat.js';
+import { quoted } from '../text/untrustedText.js';
 import type { ConstantFolder } from './foldConstants.js';
 import { elementCount, type OnnxGraph, type OnnxNode, type Tensor } from './onnxGraph.js';
 
@@ -18,6 +19,8 @@ export interface ChainState {
   /** Things the user should know about the conversion (folds, added layers). */
   notes: string[];
   constants: ConstantFolder;
+  /** Names of every tensor some node reads or the graph outputs, built once: asking per node would be quadratic. */
+  usedTensors: ReadonlySet<string>;
 }
 
 /** Lowers one node: pushes layers and/or updates dims and record. */
@@ -29,7 +32,7 @@ export function nodeRef(node: OnnxNode): NodeRef {
 
 /** 'name' or #index, for notes. */
 export function nodeLabel(ref: NodeRef): string {
-  return ref.name ? `'${ref.name}'` : `#${ref.index}`;
+  return ref.name ? quoted(ref.name) : `#${ref.index}`;
 }
 
 export function refuse(node: OnnxNode, message: string, hint?: string): never {
@@ -53,7 +56,7 @@ export function constantInput(node: OnnxNode, state: ChainState, index: number, 
   const name = node.inputs[index];
   const value = name ? state.constants.resolve(name) : undefined;
   if (!value) {
-    refuse(node, `its ${what} ('${name ?? ''}') is not a constant`,
+    refuse(node, `its ${what} (${quoted(name ?? '')}) is not a constant`,
       'The converter needs weights and shapes stored in the model (initializers); export with do_constant_folding=True');
   }
   return value;
@@ -64,11 +67,17 @@ export function floatConstant(node: OnnxNode, state: ChainState, index: number, 
   return t.kind === 'float' ? t.data : Float32Array.from(t.data);
 }
 
-/** Names the node's outputs beyond the first that something uses (e.g. MaxPool indices, Dropout mask). */
-export function usedExtraOutputs(node: OnnxNode, graph: OnnxGraph): string[] {
-  const extra = node.outputs.slice(1).filter(Boolean);
-  if (!extra.length) return [];
-  const used = new Set(graph.nodes.flatMap((n) => n.inputs));
+/** Every tensor name a node reads or the graph outputs (for ChainState.usedTensors). */
+export function usedTensorNames(graph: OnnxGraph): Set<string> {
+  const used = new Set<string>();
+  for (const n of graph.nodes) for (const name of n.inputs) if (name) used.add(name);
   for (const o of graph.outputs) used.add(o.name);
-  return extra.filter((o) => used.has(o));
+  return used;
+}
+
+/** Names the node's outputs beyond the first that something uses (e.g. MaxPool indices, Dropout mask). */
+export function usedExtraOutputs(node: OnnxNode, state: ChainState): string[] {
+  const used: string[] = [];
+  for (let i = 1; i < node.outputs.length; i++) if (node.outputs[i] && state.usedTensors.has(node.outputs[i])) used.push(node.outputs[i]);
+  return used;
 }

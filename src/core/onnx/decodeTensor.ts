@@ -3,6 +3,7 @@
 // make us allocate gigabytes.
 import type { onnx } from 'onnx-proto';
 import { OnnxReadError } from '../errors.js';
+import { quoted } from '../text/untrustedText.js';
 import { ELEM_TYPE_NAMES, type Tensor } from './onnxGraph.js';
 import { toNumber } from './protoNumbers.js';
 
@@ -22,7 +23,7 @@ const MAX_ELEMENTS = 256 * 1024 * 1024;
 
 export function decodeTensor(proto: onnx.ITensorProto, loadExternal?: ExternalDataLoader): Tensor {
   const name = proto.name ?? '';
-  const what = `tensor '${name}'`;
+  const what = `tensor ${quoted(name)}`;
   const dims = (proto.dims ?? []).map(toNumber);
   let count = 1;
   for (const d of dims) {
@@ -42,10 +43,12 @@ export function decodeTensor(proto: onnx.ITensorProto, loadExternal?: ExternalDa
     const entries = new Map((proto.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
     const location = entries.get('location');
     if (!location) throw new OnnxReadError(`${what} is external but names no location`);
-    const offset = entries.has('offset') ? Number(entries.get('offset')) : 0;
-    const length = entries.has('length') ? Number(entries.get('length')) : count * size;
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new OnnxReadError(`${what} has an invalid external data offset or length`);
+    const offset = byteCount(entries.get('offset') ?? '0', what, 'offset');
+    const length = byteCount(entries.get('length') ?? String(count * size), what, 'length');
+    // Checked before reading, so a wrong length never makes us read (or allocate) it.
+    if (length !== count * size) {
+      throw new OnnxReadError(`${what} says its external data has ${length} bytes, but its shape [${dims.join(', ')}] needs ${count * size}`,
+        'The model file is corrupt or was edited by hand; export it again');
     }
     raw = loadExternal(location, offset, length, name);
   } else if (proto.rawData && proto.rawData.length > 0) {
@@ -59,6 +62,16 @@ export function decodeTensor(proto: onnx.ITensorProto, loadExternal?: ExternalDa
     return fromRaw(raw, type, dims, count);
   }
   return fromTypedFields(proto, type, dims, count, what);
+}
+
+/** An external data offset or length: decimal digits only ('', '-1', '1e3', '0x10' and ' 7' are corrupt, not numbers). */
+function byteCount(text: string, what: string, field: string): number {
+  const value = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value)) {
+    throw new OnnxReadError(`${what} has an invalid external data ${field} ${quoted(text, 40)} (expected a whole number of bytes)`,
+      'The model file is corrupt or was edited by hand; export it again');
+  }
+  return value;
 }
 
 function fromRaw(raw: Uint8Array, type: number, dims: number[], count: number): Tensor {

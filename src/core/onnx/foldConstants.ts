@@ -115,17 +115,18 @@ function constantValue(node: OnnxNode): Tensor | undefined {
 
 function unsqueezeDims(dims: number[], axes: number[]): number[] | undefined {
   const rank = dims.length + axes.length;
-  const norm = axes.map((a) => (a < 0 ? a + rank : a));
-  if (norm.some((a) => a < 0 || a >= rank)) return undefined;
+  // A Set: a hostile Unsqueeze may list 100k axes, and includes() per axis would be quadratic.
+  const norm = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
+  if (norm.size !== axes.length || [...norm].some((a) => a < 0 || a >= rank)) return undefined;
   const out: number[] = [];
   let next = 0;
-  for (let i = 0; i < rank; i++) out.push(norm.includes(i) ? 1 : dims[next++]);
+  for (let i = 0; i < rank; i++) out.push(norm.has(i) ? 1 : dims[next++]);
   return out;
 }
 
 function squeezeDims(dims: number[], axes: number[] | undefined): number[] | undefined {
   if (!axes) return dims.filter((d) => d !== 1);
-  const norm = axes.map((a) => (a < 0 ? a + dims.length : a));
-  if (norm.some((a) => dims[a] !== 1)) return undefined;
-  return dims.filter((_, i) => !norm.includes(i));
+  const norm = new Set(axes.map((a) => (a < 0 ? a + dims.length : a)));
+  for (const a of norm) if (dims[a] !== 1) return undefined;
+  return dims.filter((_, i) => !norm.has(i));
 }

@@ -3,6 +3,7 @@
 import { LayerType, type Layer } from '../blob/blobFormat.js';
 import { constantInput, flatRecord, floatConstant, nodeLabel, nodeRef, refuse, usedExtraOutputs, type ChainState } from './chainState.js';
 import { elementCount, getFloat, getInt, type OnnxNode } from './onnxGraph.js';
+import { safeName } from '../text/untrustedText.js';
 
 const f32 = Math.fround;
 
@@ -124,11 +125,11 @@ export function lowerAdd(node: OnnxNode, state: ChainState): void {
 export function lowerBatchNorm(node: OnnxNode, state: ChainState): void {
   const last = state.layers[state.layers.length - 1];
   if (!last || !state.lastLayerIsCurrent || (last.type !== LayerType.Conv2D && last.type !== LayerType.Linear)) {
-    const after = last ? `after ${last.sources[0]?.op ?? 'a layer'}` : 'on the model input';
+    const after = last ? `after ${last.sources[0] ? safeName(last.sources[0].op, 60) : 'a layer'}` : 'on the model input';
     refuse(node, `cannot be folded ${after}; it is only supported directly after Conv, Gemm or MatMul`,
       'Place BatchNorm right after a Conv/Linear layer, or fuse it in PyTorch before exporting');
   }
-  if (getInt(node, 'training_mode', 0) !== 0 || usedExtraOutputs(node, state.graph).length) {
+  if (getInt(node, 'training_mode', 0) !== 0 || usedExtraOutputs(node, state).length) {
     refuse(node, 'is in training mode', 'Call model.eval() before torch.onnx.export');
   }
   const channels = last.type === LayerType.Conv2D ? last.out.c : last.out.c * last.out.h * last.out.w;
@@ -150,5 +151,5 @@ export function lowerBatchNorm(node: OnnxNode, state: ChainState): void {
   }
   last.hasModelBias = true;
   last.sources.push(nodeRef(node));
-  state.notes.push(`BatchNormalization ${nodeLabel(nodeRef(node))} folded into ${last.sources[0].op} ${nodeLabel(last.sources[0])}`);
+  state.notes.push(`BatchNormalization ${nodeLabel(nodeRef(node))} folded into ${safeName(last.sources[0].op, 60)} ${nodeLabel(last.sources[0])}`);
 }

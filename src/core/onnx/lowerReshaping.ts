@@ -77,7 +77,7 @@ export function lowerIdentity(): void {}
 
 /** Inference-mode Dropout is the identity; training mode or a used mask is refused. */
 export function lowerDropout(node: OnnxNode, state: ChainState): void {
-  if (usedExtraOutputs(node, state.graph).length) refuse(node, 'its mask output is used', 'Export with model.eval()');
+  if (usedExtraOutputs(node, state).length) refuse(node, 'its mask output is used', 'Export with model.eval()');
   if (node.inputs[2]) {
     const training = constantInput(node, state, 2, 'training_mode');
     if (training.data.some((v) => v !== 0)) refuse(node, 'runs in training mode', 'Export with model.eval()');

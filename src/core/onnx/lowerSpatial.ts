@@ -3,6 +3,7 @@
 import { LayerType } from '../blob/blobFormat.js';
 import { constantInput, floatConstant, nodeRef, refuse, usedExtraOutputs, type ChainState } from './chainState.js';
 import { getInt, getInts, getString, type OnnxNode } from './onnxGraph.js';
+import { quoted } from '../text/untrustedText.js';
 
 function spatialInput(node: OnnxNode, state: ChainState): { c: number; h: number; w: number } {
   const d = state.dims;
@@ -23,7 +24,7 @@ function symmetricPadding(node: OnnxNode, size: { h: number; w: number }, kernel
     const lower = (t: number) => (autoPad === 'SAME_UPPER' ? Math.floor(t / 2) : Math.ceil(t / 2));
     pads = [lower(th), lower(tw), th - lower(th), tw - lower(tw)];
   } else if (autoPad === 'NOTSET') pads = getInts(node, 'pads') ?? [0, 0, 0, 0];
-  else refuse(node, `auto_pad '${autoPad}' is not an ONNX value`);
+  else refuse(node, `auto_pad ${quoted(autoPad, 60)} is not an ONNX value`, 'Use NOTSET (with pads), VALID, SAME_UPPER or SAME_LOWER');
   if (pads.length !== 4 || pads.some((p) => p !== pads[0])) {
     refuse(node, `asymmetric padding [${pads.join(', ')}] is not supported: the firmware pads all sides by the same amount`,
       'Use symmetric padding (e.g. padding=k//2 with an odd kernel in PyTorch), or pad the input image yourself');
@@ -37,7 +38,7 @@ function squareStride(node: OnnxNode): number {
   if (strides.length !== 2 || strides[0] !== strides[1]) {
     refuse(node, `strides [${strides.join(', ')}] differ per axis; the firmware uses one stride for both`, 'Use the same stride for height and width');
   }
-  if (strides[0] < 1) refuse(node, `stride ${strides[0]} is invalid`);
+  if (strides[0] < 1) refuse(node, `stride ${strides[0]} is invalid: a stride must be at least 1`, 'Use stride=1 or more');
   return strides[0];
 }
 
@@ -53,6 +54,8 @@ export function lowerConv(node: OnnxNode, state: ChainState): void {
   const w = constantInput(node, state, 1, 'weight');
   if (w.dims.length !== 4) refuse(node, `has a ${w.dims.length - 2}-D kernel; only 2-D convolution (Conv2d) is supported`);
   const [oc, ic, kh, kw] = w.dims;
+  if (kh < 1 || kw < 1) refuse(node, `kernel size ${kh}×${kw}: a Conv kernel must be at least 1×1`, 'The weight tensor is empty; re-export the model');
+  if (oc < 1) refuse(node, 'has 0 output channels (its weight tensor is empty)', 'Use out_channels of at least 1');
   const group = getInt(node, 'group', 1);
   if (group !== 1) {
     refuse(node, `grouped convolution (group=${group}) is not supported by the firmware`, 'Use groups=1 in nn.Conv2d (depthwise and grouped convolutions cannot run)');
@@ -68,7 +71,10 @@ export function lowerConv(node: OnnxNode, state: ChainState): void {
   const padding = symmetricPadding(node, input, kh, stride);
   const outH = Math.floor((input.h + 2 * padding - kh) / stride) + 1;
   const outW = Math.floor((input.w + 2 * padding - kh) / stride) + 1;
-  if (outH < 1 || outW < 1) refuse(node, `kernel ${kh} is larger than the padded input ${input.h}×${input.w}`);
+  if (outH < 1 || outW < 1) {
+    refuse(node, `kernel ${kh}×${kh} is larger than its input ${input.h}×${input.w} padded by ${padding} on each side`,
+      'Use a smaller kernel, more padding or a larger input');
+  }
 
   let bias: Float32Array | undefined;
   if (node.inputs[2]) {
@@ -95,9 +101,10 @@ export function lowerMaxPool(node: OnnxNode, state: ChainState): void {
   const kernelShape = getInts(node, 'kernel_shape') ?? [];
   if (kernelShape.length !== 2) refuse(node, `kernel_shape [${kernelShape.join(', ')}] is not 2-D`);
   const [kh, kw] = kernelShape;
+  if (kh < 1 || kw < 1) refuse(node, `pooling window ${kh}×${kw}: a MaxPool kernel must be at least 1×1`, 'Use kernel_size of at least 1');
   if (kh !== kw) refuse(node, `non-square pooling window ${kh}×${kw} is not supported`, 'Use a square kernel_size');
   checkDilations(node);
-  if (usedExtraOutputs(node, state.graph).length) refuse(node, 'its indices output is used; the firmware only computes the pooled values');
+  if (usedExtraOutputs(node, state).length) refuse(node, 'its indices output is used; the firmware only computes the pooled values');
   const stride = squareStride(node);
   const autoPad = getString(node, 'auto_pad', 'NOTSET');
   const pads = autoPad === 'NOTSET' ? getInts(node, 'pads') ?? [0, 0, 0, 0] : [symmetricPadding(node, input, kh, stride)];
@@ -106,7 +113,7 @@ export function lowerMaxPool(node: OnnxNode, state: ChainState): void {
   }
   const outH = Math.floor((input.h - kh) / stride) + 1;
   const outW = Math.floor((input.w - kh) / stride) + 1;
-  if (outH < 1 || outW < 1) refuse(node, `pooling window ${kh} is larger than the input ${input.h}×${input.w}`);
+  if (outH < 1 || outW < 1) refuse(node, `pooling window ${kh}×${kh} is larger than its input ${input.h}×${input.w}`, 'Use a smaller kernel_size or a larger input');
   if (getInt(node, 'ceil_mode', 0) !== 0) {
     const ceilH = Math.ceil((input.h - kh) / stride) + 1;
     const ceilW = Math.ceil((input.w - kh) / stride) + 1;

@@ -1,6 +1,7 @@
 // Parses ONNX protobuf bytes into an OnnxGraph. Any malformed input becomes an OnnxReadError.
 import { onnx } from 'onnx-proto';
 import { CpmlError, OnnxReadError } from '../errors.js';
+import { safeName } from '../text/untrustedText.js';
 import { decodeTensor, type ExternalDataLoader } from './decodeTensor.js';
 import type { AttributeValue, Dim, OnnxGraph, OnnxNode, Tensor, ValueInfo } from './onnxGraph.js';
 import { toNumber } from './protoNumbers.js';
@@ -14,7 +15,7 @@ export interface ReadOnnxOptions {
 const NOT_ONNX_HINT = 'Export the model with torch.onnx.export (or onnx.save) and pass the resulting .onnx file';
 
 export function readOnnx(bytes: Uint8Array, options: ReadOnnxOptions = {}): OnnxGraph {
-  const source = options.source ?? 'the model';
+  const source = safeName(options.source ?? 'the model');
   if (bytes.length === 0) throw new OnnxReadError(`${source} is empty`, NOT_ONNX_HINT);
   let model: onnx.ModelProto;
   try {
@@ -41,7 +42,7 @@ function buildGraph(model: onnx.ModelProto, graph: onnx.IGraphProto, options: Re
   const opsetEntry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
   if (!opsetEntry) {
     // Required by ONNX; without it operator defaults (e.g. Softmax's axis) are unknown.
-    throw new OnnxReadError(`${options.source ?? 'the model'} declares no ONNX operator set version (opset_import)`, NOT_ONNX_HINT);
+    throw new OnnxReadError(`${safeName(options.source ?? 'the model')} declares no ONNX operator set version (opset_import)`, NOT_ONNX_HINT);
   }
   const opset = toNumber(opsetEntry.version);
 
@@ -74,10 +75,8 @@ function readValueInfo(v: onnx.IValueInfoProto): ValueInfo {
   const dims: Dim[] | null = shape
     ? (shape.dim ?? []).map((d): Dim => {
         if (d.dimParam) return d.dimParam;
-        if (d.dimValue !== null && d.dimValue !== undefined) {
-          const n = toNumber(d.dimValue);
-          return n > 0 ? n : null;
-        }
+        // 0 and negative values are kept (not taken for "unknown") so lowering can call them invalid.
+        if (d.dimValue !== null && d.dimValue !== undefined) return toNumber(d.dimValue);
         return null;
       })
     : null;
