@@ -186,11 +186,11 @@ describe('deploy: failures leave the drive as it was', () => {
     const model = alteredBlob(folder);
     const samples = copySamples(folder);
     writeFileSync(join(samples, 'sample_07.bin'), readFileSync(join(samples, 'sample_08.bin')));
-    // Writes: model.bin, sample_07.bin, code.py — the second one fails.
-    const fs = faultyFileSystem({ failWrite: { at: 2, code: 'ENOSPC' } });
+    // Writes: the drive's lock, model.bin, sample_07.bin, code.py — the third one fails.
+    const fs = faultyFileSystem({ failWrite: { at: 3, code: 'ENOSPC' } });
     const error = await refusal(deploy({ model, drive, samples, fs }));
     assert.equal(error.reason, 'write');
-    assert.match(error.message, /cannot write .*mnist_samples[\\/]sample_07\.bin: the drive is full: nothing on the drive was changed/);
+    assert.match(error.message, /cannot write '.*mnist_samples[\\/]sample_07\.bin': the drive is full: nothing on the drive was changed/);
     assert.deepEqual(error.replaced, []);
     assert.deepEqual(snapshot(drive), before);
     assert.deepEqual(temporaries(drive), []);
@@ -329,7 +329,7 @@ describe('deploy: refused before the drive is touched', () => {
     writeFileSync(join(samples, 'sample_05.bin'), new Uint8Array(100));
     const error = await refusal(planDeploy({ model: EXAMPLE_ONNX, drive, samples }));
     assert.equal(error.reason, 'samples');
-    assert.match(error.message, /sample_05\.bin has 100 bytes, but the model takes 900 float32 values \(3600 bytes\) per sample/);
+    assert.match(error.message, /sample_05\.bin' has 100 bytes, but the model takes 900 float32 values \(3600 bytes\) per sample/);
     assert.equal((await refusal(planDeploy({ model: EXAMPLE_ONNX, drive, samples: join(samples, 'nope') }))).reason, 'samples');
   });
 });

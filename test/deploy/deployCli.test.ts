@@ -1,10 +1,11 @@
 // `cpml deploy` end to end: the built dist/cli.js as a process, on real folders.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { EXAMPLE_BLOB, EXAMPLE_ONNX, EXAMPLE_SAMPLES, makeDrive, snapshot, tempDir, temporaries } from './deploySupport.js';
+import { LOCK_FILE } from '../../src/core/deploy/driveLock.js';
+import { alteredBlob, copySamples, EXAMPLE_BLOB, EXAMPLE_ONNX, EXAMPLE_SAMPLES, makeDrive, snapshot, tempDir, temporaries } from './deploySupport.js';
 
 /** Newest modification time under a folder. */
 function newest(dir: string): number {
@@ -17,6 +18,18 @@ function newest(dir: string): number {
 function cpml(...args: string[]) {
   const r = spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `cpml …` as a running process: its pid, and its status and output when it ends. */
+function cpmlProcess(...args: string[]) {
+  const child = spawn(process.execPath, ['dist/cli.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const done = new Promise<{ status: number | null; stdout: string; stderr: string; pid: number }>((resolve) => {
+    child.on('close', (status) => resolve({ status, stdout, stderr, pid: child.pid! }));
+  });
+  return { pid: child.pid!, done };
 }
 
 describe('cpml deploy (dist/cli.js)', () => {
@@ -97,5 +110,58 @@ describe('cpml deploy (dist/cli.js)', () => {
     assert.equal(help.status, 0);
     assert.match(help.stdout, /--keep-loaded/);
     assert.match(cpml('--help').stdout, /^ {2}deploy +copy a model, its samples and a generated code\.py to a CIRCUITPY drive$/m);
+  });
+
+  it('two deploys to one drive at once: one runs, the other is refused with its pid; the drive holds one deploy', async () => {
+    // Enough samples that the deploys overlap (each writes for seconds).
+    const samples = join(tempDir(), 'mnist_samples');
+    mkdirSync(samples);
+    for (let i = 0; i < 2000; i++) copyFileSync(join(EXAMPLE_SAMPLES, `sample_${String(i % 20).padStart(2, '0')}.bin`), join(samples, `sample_${i}.bin`));
+    const other = alteredBlob(tempDir());
+    const drive = makeDrive();
+    const a = cpmlProcess('deploy', EXAMPLE_BLOB, '--drive', drive, '--samples', samples);
+    const b = cpmlProcess('deploy', other, '--drive', drive, '--samples', samples);
+    const results = await Promise.all([a.done, b.done]);
+    const winner = results.find((r) => r.status === 0);
+    const loser = results.find((r) => r !== winner);
+    assert.ok(winner && loser, results.map((r) => `${r.status}: ${r.stderr}`).join('\n'));
+    assert.equal(loser.status, 1);
+    assert.match(loser.stderr, new RegExp(`^cpml deploy: another deploy to this drive is running \\(pid ${winner.pid}\\)(: nothing on the drive was changed)?\\. Wait for it to finish`));
+    assert.deepEqual(readFileSync(join(drive, 'model.bin')), readFileSync(winner.pid === a.pid ? EXAMPLE_BLOB : other));
+    assert.equal(readdirSync(join(drive, 'mnist_samples')).length, 2000);
+    assert.equal((readFileSync(join(drive, 'code.py'), 'utf8').match(/^ {4}"mnist_samples\/sample_\d+\.bin",$/gm) ?? []).length, 2000);
+    assert.deepEqual(temporaries(drive), []);
+    assert.equal(existsSync(join(drive, LOCK_FILE)), false);
+  });
+
+  it('a kill while writing cancels: nothing replaced, no temporary, no lock left', async () => {
+    const samples = join(tempDir(), 'mnist_samples');
+    mkdirSync(samples);
+    for (let i = 0; i < 2000; i++) copyFileSync(join(EXAMPLE_SAMPLES, `sample_${String(i % 20).padStart(2, '0')}.bin`), join(samples, `sample_${i}.bin`));
+    const drive = makeDrive('print("mine")\n');
+    const before = snapshot(drive);
+    const child = spawn(process.execPath, ['dist/cli.js', 'deploy', EXAMPLE_BLOB, '--drive', drive, '--samples', samples], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      if (/^Samples: /m.test(stdout)) child.kill('SIGTERM'); // the plan is printed: the writes begin
+    });
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(status, 1, stderr);
+    assert.match(stderr, /^cpml deploy: cancelling…\ncpml deploy: deploy cancelled: nothing on the drive was changed\n$/);
+    assert.deepEqual(snapshot(drive), before);
+    assert.deepEqual(temporaries(drive), []);
+  });
+
+  it('warns about sample files that are links to outside the folder, and does not copy them', () => {
+    const samples = copySamples(tempDir());
+    rmSync(join(samples, 'labels.txt'));
+    symlinkSync('/etc/passwd', join(samples, 'labels.txt'));
+    const drive = makeDrive();
+    const r = cpml('deploy', EXAMPLE_ONNX, '--drive', drive, '--samples', samples);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^warning: not copied: 1 file in .*mnist_samples is a symbolic link to outside the samples folder: 'labels\.txt' → '\/etc\/passwd' \(copy the file into the folder to deploy it\)$/m);
+    assert.equal(existsSync(join(drive, 'mnist_samples', 'labels.txt')), false);
   });
 });

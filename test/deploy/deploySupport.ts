@@ -86,6 +86,10 @@ export interface Faults {
   failRename?: { at: number; code: string };
   /** What statfs reports. */
   space?: SpaceInfo;
+  /** Make every lookup, listing and read of a path this matches fail with this code (EACCES: a permission test that runs as root too). */
+  failAccess?: { match: (path: string) => boolean; code: string };
+  /** Called before the Nth data write (1-based): a test moves or deletes the drive there. */
+  beforeWrite?: (n: number) => void | Promise<void>;
 }
 
 function errno(code: string, syscall: string, path: string): NodeJS.ErrnoException {
@@ -105,16 +109,18 @@ export function faultyFileSystem(faults: Faults): DeployFileSystem & { writes: n
     async create(path: string) {
       const file = await nodeDeployFileSystem.create(path);
       return {
-        write: async (data: Uint8Array) => {
+        write: async (data: Uint8Array, position?: number) => {
           fs.writes++;
+          await faults.beforeWrite?.(fs.writes);
           if (faults.failWrite && fs.writes === faults.failWrite.at) {
             // Half the bytes reach the disk first, as on a real failure mid-file.
-            await file.write(data.subarray(0, data.length >> 1));
+            await file.write(data.subarray(0, data.length >> 1), position);
             throw errno(faults.failWrite.code, 'write', path);
           }
-          await file.write(data);
+          await file.write(data, position);
         },
         sync: () => file.sync(),
+        stat: () => file.stat(),
         close: () => file.close(),
       };
     },
@@ -126,8 +132,23 @@ export function faultyFileSystem(faults: Faults): DeployFileSystem & { writes: n
     async statfs(path: string) {
       return faults.space ?? nodeDeployFileSystem.statfs(path);
     },
+    ...(faults.failAccess && deniedLookups(faults.failAccess)),
   };
   return fs;
+}
+
+/** Lookups, listings and reads that fail as node:fs fails them (an errno error with the path). */
+function deniedLookups({ match, code }: { match: (path: string) => boolean; code: string }): Partial<DeployFileSystem> {
+  const deny = <A extends unknown[], R>(syscall: string, call: (path: string, ...rest: A) => Promise<R>) =>
+    async (path: string, ...rest: A): Promise<R> => {
+      if (match(path)) throw errno(code, syscall, path);
+      return call(path, ...rest);
+    };
+  const real = nodeDeployFileSystem;
+  return {
+    stat: deny('stat', real.stat), lstat: deny('lstat', real.lstat), realpath: deny('realpath', real.realpath),
+    readdir: deny('scandir', real.readdir), readFile: deny('open', real.readFile),
+  };
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

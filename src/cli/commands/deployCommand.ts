@@ -8,6 +8,8 @@ import { UsageError } from '../cliIo.js';
 import { numberOption, stringOption, type CommandSpec } from '../commandSpec.js';
 import { formatBytes, formatMs } from '../format.js';
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 export const deployCommand: CommandSpec = {
   name: 'deploy',
   summary: 'copy a model, its samples and a generated code.py to a CIRCUITPY drive',
@@ -22,6 +24,8 @@ export const deployCommand: CommandSpec = {
     '--json          print the result as JSON',
     'Only changed files are written, each atomically; code.py last. Your own code.py is kept as',
     'code.py.bak (or .bak1, …). Exit status 1 when the model or the drive is refused: nothing is written then.',
+    'Sample files that are links to outside their folder are not copied; a link on the drive where a',
+    'file goes is refused. One deploy per drive at a time (it holds .cpml-deploy.lock while writing).',
   ].join('\n'),
   options: {
     drive: { type: 'string', short: 'd' },
@@ -36,30 +40,34 @@ export const deployCommand: CommandSpec = {
     const heapKb = numberOption(args, 'heap', DEFAULT_HEAP_BUDGET_BYTES / 1024, (n) => n > 0, 'a positive number of kilobytes');
     const json = args.values.json === true;
     const drive = stringOption(args, 'drive') ?? onlyDrive();
-    const plan = await planDeploy({
-      model: args.positionals[0],
-      drive,
-      samples: stringOption(args, 'samples'),
-      heapBudgetBytes: Math.round(heapKb * 1024),
-      keepLoaded: args.values['keep-loaded'] === true,
-      force: args.values.force === true,
-    });
-    if (!json) io.out(describePlan(plan));
-    // Ctrl-C while writing: stop between files, before anything is replaced.
+    // Ctrl-C (or a kill, or the terminal closing): stop between files, before anything is
+    // replaced, and release the drive's lock, rather than die mid-rename. Listened to from the
+    // start: a signal between the plan and the first write must not kill the process either.
     let cancelled = false;
     const onInterrupt = () => {
+      if (!cancelled && !json) io.err('cpml deploy: cancelling…\n');
       cancelled = true;
-      if (!json) io.err('cpml deploy: cancelling…\n');
     };
-    process.on('SIGINT', onInterrupt);
+    for (const signal of STOP_SIGNALS) process.on(signal, onInterrupt);
+    let plan: DeployPlan;
     let result: DeployResult;
     try {
-      result = await executeDeploy(plan, {
+      plan = await planDeploy({
+        model: args.positionals[0],
+        drive,
+        samples: stringOption(args, 'samples'),
+        heapBudgetBytes: Math.round(heapKb * 1024),
+        keepLoaded: args.values['keep-loaded'] === true,
+        force: args.values.force === true,
+      });
+      if (!json) io.out(describePlan(plan));
+      const planned = plan;
+      result = await executeDeploy(planned, {
         isCancelled: () => cancelled,
-        onProgress: json ? undefined : (step) => { const line = describeStep(step, plan); if (line) io.out(line); },
+        onProgress: json ? undefined : (step) => { const line = describeStep(step, planned); if (line) io.out(line); },
       });
     } finally {
-      process.off('SIGINT', onInterrupt);
+      for (const signal of STOP_SIGNALS) process.off(signal, onInterrupt);
     }
     io.out(json ? jsonForTerminal(toJson(plan, result)) + '\n' : describeResult(plan, result));
     return 0;

@@ -6,7 +6,10 @@ export type DeployRefusal =
   | 'model'
   /** The memory plan exceeds the heap budget. */
   | 'memory'
-  /** The drive folder is missing, not a CIRCUITPY drive, or has a folder where a file must go. */
+  /**
+   * The drive folder is missing, not a CIRCUITPY drive, has a folder where a file must go, or a
+   * symbolic link where deploy would write (it never writes through one).
+   */
   | 'drive'
   /** Not enough free space on the drive. */
   | 'space'
@@ -14,6 +17,12 @@ export type DeployRefusal =
   | 'samples'
   /** Writing or renaming failed. */
   | 'write'
+  /** Another deploy to the same drive is running (it holds the drive's lock). */
+  | 'busy'
+  /** The drive changed between the plan and the writes (another program wrote to it). */
+  | 'changed'
+  /** The drive went away during the deploy: unplugged, unmounted, moved or deleted. */
+  | 'gone'
   /** The caller cancelled. */
   | 'cancelled';
 

@@ -2,23 +2,25 @@
 // samples and what the drive already holds, refuses a deploy that cannot work (the model would not
 // run or not fit, the drive is not a CIRCUITPY drive or is too full, a sample does not fit the
 // model) and returns the files to write, in order, each marked write or skip. It never writes.
+// It never reads through a symbolic link on the drive either, and refuses one where it would
+// write (driveGuard.ts); from the samples folder it copies only what belongs to it (sampleSource.ts).
 import { createHash } from 'node:crypto';
-import { basename, dirname, extname, join, resolve } from 'node:path';
-import { buildModelReport, type ModelReport } from '../analysis/modelReport.js';
+import { basename, extname, resolve } from 'node:path';
+import type { ModelReport } from '../analysis/modelReport.js';
 import { DEFAULT_HEAP_BUDGET_BYTES, type MemoryPlan } from '../analysis/memoryPlan.js';
-import { BLOB_MAGIC } from '../blob/blobFormat.js';
-import { validateBlob } from '../blob/validateBlob.js';
 import { parseBootOut, type BootInfo } from '../board/bootOut.js';
-import { convertOnnxFile } from '../convert.js';
-import { describeFsError } from '../files/readFileChecked.js';
+import { modelFromBytes, modelReportFor } from '../modelFile.js';
 import { codeOrigin, generateCodePy, sameGeneratedProgram, type CodeOrigin } from './codeTemplate.js';
 import { DeployError, formatSize, kb } from './deployErrors.js';
-import { nodeDeployFileSystem, type DeployFileSystem } from './deployFileSystem.js';
+import { nodeDeployFileSystem, withFileErrors, type DeployFileSystem } from './deployFileSystem.js';
+import { fileOnDrive, folderOnDrive, onDrive, readDriveFile, resolveDrive, stampOf, type DriveFolder, type DriveRef } from './driveGuard.js';
+import { checkNotLocked } from './driveLock.js';
+import { readSamples } from './sampleSource.js';
 
-/** Folder names looked for next to the model when no samples folder is given. */
-export const DEFAULT_SAMPLE_FOLDERS = ['samples', 'mnist_samples'] as const;
-export const LABELS_FILE = 'labels.txt';
+export { DEFAULT_SAMPLE_FOLDERS, LABELS_FILE } from './sampleSource.js';
 export const CODE_FILE = 'code.py';
+/** code.py.bak … code.py.bak999: a drive with more backups than that is refused, not searched forever. */
+const MAX_BACKUPS = 1000;
 /**
  * Heap the generated code.py itself needs while the model stays loaded (the softmax list, the
  * formatted lines, the timing list): keep-loaded is enabled only with this much to spare.
@@ -56,6 +58,8 @@ export interface PlannedFile {
   existingBytes?: number;
   /** SHA-256 of the file it replaces (hex), when it was read. */
   existingSha256?: string;
+  /** What the drive had at the path when planned (identity, size, times); undefined: nothing. */
+  seen?: string;
 }
 
 export interface DeployModelSummary {
@@ -77,7 +81,10 @@ export interface DeployModelSummary {
 }
 
 export interface DeployPlan {
-  drive: { path: string; boot?: BootInfo };
+  /** The drive as named, its real path (where it is written) and its root's identity. */
+  drive: DriveRef & { boot?: BootInfo };
+  /** The folders the files go into: the root, and the samples folder (made by the deploy when it has no identity). */
+  folders: DriveFolder[];
   /** In write order: model, samples (with previews), labels, backup, code.py last. */
   files: PlannedFile[];
   /** Where the user's previous code.py is kept, when this deploy replaces one that is not ours. */
@@ -104,8 +111,6 @@ export interface DeployPlan {
 }
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
-const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
-const toPosix = (...parts: string[]) => parts.join('/');
 
 /** The blob's file name on the drive: the model's name with .bin, safe for FAT and for the timing lines. */
 export function driveModelName(modelPath: string): string {
@@ -114,7 +119,8 @@ export function driveModelName(modelPath: string): string {
 }
 
 export async function planDeploy(request: DeployRequest): Promise<DeployPlan> {
-  const fs = request.fs ?? nodeDeployFileSystem;
+  // Permission errors and the like become "permission denied: PATH" with the fix, not a stack trace.
+  const fs = withFileErrors(request.fs ?? nodeDeployFileSystem);
   const warnings: string[] = [];
   const heapBudgetBytes = request.heapBudgetBytes ?? DEFAULT_HEAP_BUDGET_BYTES;
 
@@ -123,7 +129,7 @@ export async function planDeploy(request: DeployRequest): Promise<DeployPlan> {
   if (report.errors.length) {
     const more = report.errors.length > 1 ? ` (and ${report.errors.length - 1} more)` : '';
     throw new DeployError('model', `${basename(request.model)} must not be deployed: ${report.errors[0]}${more}`,
-      'The firmware would read outside the blob or compute garbage; convert the ONNX model again with cpml');
+      'On the firmware it would crash the board, read outside the blob or compute garbage; convert the ONNX model again with cpml');
   }
   const memory = report.memory;
   if (!memory.fits) {
@@ -141,27 +147,26 @@ export async function planDeploy(request: DeployRequest): Promise<DeployPlan> {
   warnings.push(...report.warnings);
 
   // 2. The drive.
-  const drivePath = resolve(request.drive);
-  const driveInfo = await fs.stat(drivePath);
-  if (!driveInfo?.isDirectory) {
-    throw new DeployError('drive', `the drive folder ${drivePath} ${driveInfo ? 'is not a folder' : 'does not exist'}`,
-      'Plug in the board and check that its CIRCUITPY drive is mounted, then pass its folder');
-  }
-  const boot = await readBootOut(drivePath, fs);
+  const drive = await resolveDrive(resolve(request.drive), fs);
+  const drivePath = drive.path;
+  const boot = await readBootOut(drive, fs);
   if (!boot && !request.force) {
     throw new DeployError('drive', `${drivePath} has no CircuitPython boot_out.txt, so it does not look like a CIRCUITPY drive`,
       'Pass the folder the board\'s drive is mounted at, or --force to deploy to this folder anyway');
   }
+  await checkNotLocked(drive.realPath, drivePath, fs);
 
-  // 3. The samples.
-  const samples = await readSamples(request, report.inputElements, fs, warnings);
+  // 3. The samples, and the folder they go to on the drive.
+  const samples = await readSamples(request.model, request.samples, report.inputElements, fs, warnings);
+  const folders: DriveFolder[] = [{ path: '', identity: drive.identity }];
+  if (samples.driveFolder !== undefined) folders.push({ path: samples.driveFolder, identity: await folderOnDrive(drive, samples.driveFolder, fs) });
 
   // 4. The desired files, in write order (code.py is added below).
   const desired: { path: string; role: FileRole; data: Uint8Array }[] = [{ path: modelName, role: 'model', data: blob }];
   for (const s of samples.entries) desired.push(s);
 
   const planned: PlannedFile[] = [];
-  for (const d of desired) planned.push(await diff(drivePath, d.path, d.role, d.data, fs));
+  for (const d of desired) planned.push(await diff(drive, d.path, d.role, d.data, fs));
 
   // 5. code.py, and the user's previous one.
   const requestedKeepLoaded = request.keepLoaded ?? false;
@@ -173,13 +178,12 @@ export async function planDeploy(request: DeployRequest): Promise<DeployPlan> {
     model: modelName, modelBytes: blob.length, inputSize: report.inputElements, samples: samples.files,
     keepLoaded, estInferMs: report.latency.inferMs, estLoadMs: report.latency.loadMs, date: request.date,
   };
-  const codePath = join(drivePath, CODE_FILE);
-  const codeInfo = await fs.stat(codePath);
-  if (codeInfo && !codeInfo.isFile) throw new DeployError('drive', `the drive has a folder named ${CODE_FILE}`, 'Rename or remove that folder: CircuitPython runs the file code.py');
-  if ((await fs.stat(join(drivePath, 'code.txt')))?.isFile) {
+  // A code.py that is a link is refused: its backup would be read through it, code.py written over it.
+  const codeInfo = await fileOnDrive(drive, CODE_FILE, fs, 'Rename or remove that folder: CircuitPython runs the file code.py');
+  if ((await fs.lstat(onDrive(drive.realPath, 'code.txt')))?.isFile) {
     warnings.push('the drive has a code.txt, which CircuitPython runs instead of code.py: rename or remove it to run the model');
   }
-  const existingCode = await readIfFile(codePath, fs);
+  const existingCode = await readDriveFile(drive, CODE_FILE, fs, codeInfo);
   let backup: DeployPlan['backup'];
   let codeData: Uint8Array;
   let codeSkip = false;
@@ -193,166 +197,66 @@ export async function planDeploy(request: DeployRequest): Promise<DeployPlan> {
       codeSkip = sameGeneratedProgram(existingText, generated);
       codeData = codeSkip ? existingCode : utf8(generated);
     } else {
-      const kept = await findBackup(drivePath, existingCode, fs);
+      const kept = await findBackup(drive, existingCode, fs);
       backup = { path: kept.name, origin, alreadyKept: kept.alreadyKept };
       if (!kept.alreadyKept) planned.push({ path: kept.name, role: 'backup', data: existingCode, action: 'write' });
       codeData = utf8(generateCodePy({ ...codeConfig, backupName: kept.name }));
     }
   }
   const codeExisting = existingCode && { existingBytes: existingCode.length, existingSha256: sha256(existingCode) };
-  planned.push({ path: CODE_FILE, role: 'code', data: codeData, action: codeSkip ? 'skip' : 'write', ...codeExisting });
+  planned.push({ path: CODE_FILE, role: 'code', data: codeData, action: codeSkip ? 'skip' : 'write', ...codeExisting, seen: stampOf(codeInfo) });
 
   // 6. Space: staged writes hold every new file next to the one it replaces until the renames.
   const plan: DeployPlan = {
-    drive: { path: drivePath, boot }, files: planned, backup, model,
+    drive: { ...drive, boot }, folders, files: planned, backup, model,
     samples: { folder: samples.folder, files: samples.files, labels: samples.labels },
     keepLoaded, strategy: 'staged', warnings,
   };
-  await checkSpace(plan, samples.newFolder, fs);
+  await checkSpace(plan, folders.some((f) => f.identity === undefined), fs);
   return plan;
 }
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
+/** The model through readModelFile's one decision (blob, ONNX, or a sample input: refused), with its report. */
 async function readModel(path: string, heapBudgetBytes: number, fs: DeployFileSystem): Promise<{ blob: Uint8Array; report: ModelReport; kind: 'onnx' | 'blob' }> {
-  const source = basename(path);
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(path);
-  } catch (error) {
-    throw describeFsError(error, path, 'read');
-  }
-  const isBlob = extname(path).toLowerCase() !== '.onnx'
-    && (extname(path).toLowerCase() === '.bin' || (bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true) === BLOB_MAGIC));
-  if (isBlob) {
-    const validation = validateBlob(bytes);
-    const report = buildModelReport({ source, kind: 'blob', records: validation.blob.records, blobBytes: bytes.length, issues: validation, heapBudgetBytes });
-    return { blob: bytes, report, kind: 'blob' };
-  }
-  // Conversion refusals (unsupported op, firmware limits, unreadable ONNX) pass through as they are.
-  const conversion = convertOnnxFile(path);
-  const validation = validateBlob(conversion.blob);
-  const report = buildModelReport({
-    source, kind: 'onnx', records: conversion.records, blobBytes: conversion.blob.length,
-    layers: conversion.layers, notes: conversion.notes, issues: validation, heapBudgetBytes,
-  });
-  return { blob: conversion.blob, report, kind: 'onnx' };
+  const model = modelFromBytes(path, await fs.readFile(path, { what: 'model' }));
+  return { blob: model.blob, report: modelReportFor(model, heapBudgetBytes), kind: model.kind };
 }
 
-async function readBootOut(drive: string, fs: DeployFileSystem): Promise<BootInfo | undefined> {
-  const bytes = await readIfFile(join(drive, 'boot_out.txt'), fs);
+async function readBootOut(drive: DriveRef, fs: DeployFileSystem): Promise<BootInfo | undefined> {
+  const bytes = await readDriveFile(drive, 'boot_out.txt', fs);
   return bytes && parseBootOut(new TextDecoder().decode(bytes));
 }
 
-async function readIfFile(path: string, fs: DeployFileSystem): Promise<Uint8Array | undefined> {
-  const info = await fs.stat(path);
-  if (!info?.isFile) return undefined;
-  try {
-    return await fs.readFile(path);
-  } catch (error) {
-    throw describeFsError(error, path, 'read');
-  }
-}
-
-interface SampleSet {
-  folder?: string;
-  /** The samples folder on the drive does not exist yet (it takes a directory entry). */
-  newFolder: boolean;
-  entries: { path: string; role: FileRole; data: Uint8Array }[];
-  files: string[];
-  labels?: string[];
-}
-
-async function readSamples(request: DeployRequest, inputElements: number, fs: DeployFileSystem, warnings: string[]): Promise<SampleSet> {
-  let folder: string | undefined;
-  if (request.samples !== undefined) {
-    folder = resolve(request.samples);
-    if (!(await fs.stat(folder))?.isDirectory) {
-      throw new DeployError('samples', `the samples folder ${folder} does not exist or is not a folder`, 'Pass a folder of .bin sample inputs (raw float32), or leave --samples out');
-    }
-  } else {
-    for (const name of DEFAULT_SAMPLE_FOLDERS) {
-      const candidate = resolve(dirname(request.model), name);
-      if ((await fs.stat(candidate))?.isDirectory) {
-        folder = candidate;
-        break;
-      }
-    }
-  }
-  if (!folder) {
-    warnings.push('no sample inputs: code.py has nothing to run (pass --samples DIR with .bin files of raw float32 inputs)');
-    return { newFolder: false, entries: [], files: [] };
-  }
-  const driveFolder = basename(folder).replace(/[\\/:*?"<>|]/g, '_') || 'samples';
-  const names = (await fs.readdir(folder)).filter((n) => !n.startsWith('.')).sort(naturalOrder);
-  const entries: SampleSet['entries'] = [];
-  const files: string[] = [];
-  let labelsEntry: SampleSet['entries'][number] | undefined;
-  let labels: string[] | undefined;
-  for (const name of names) {
-    const lower = name.toLowerCase();
-    const role: FileRole | undefined = lower.endsWith('.bin') ? 'sample' : lower.endsWith('.rgb') ? 'preview' : lower === LABELS_FILE ? 'labels' : undefined;
-    if (!role) continue;
-    const path = join(folder, name);
-    const data = await readIfFile(path, fs);
-    if (!data) continue;
-    const entry = { path: toPosix(driveFolder, name), role, data };
-    if (role === 'labels') {
-      labelsEntry = entry;
-      labels = new TextDecoder().decode(data).split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
-      continue;
-    }
-    if (role === 'sample') {
-      if (data.length !== inputElements * 4) {
-        throw new DeployError('samples', `${path} has ${data.length} bytes, but the model takes ${inputElements} float32 values (${inputElements * 4} bytes) per sample`,
-          'Remove it from the samples folder, or deploy the model it was made for');
-      }
-      files.push(entry.path);
-    }
-    entries.push(entry);
-  }
-  if (!files.length) warnings.push(`no .bin sample inputs in ${folder}: code.py has nothing to run`);
-  if (labels && labels.length !== files.length) warnings.push(`${LABELS_FILE} has ${labels.length} labels for ${files.length} samples`);
-  if (labelsEntry) entries.push(labelsEntry);
-  const existing = await fs.stat(join(resolve(request.drive), driveFolder));
-  if (existing && !existing.isDirectory) {
-    throw new DeployError('drive', `the drive has a file named ${driveFolder} where the samples folder must go`, 'Rename or remove it, or pass a samples folder with another name');
-  }
-  return { folder, newFolder: !existing, entries, files, labels };
-}
-
-async function diff(drive: string, path: string, role: FileRole, data: Uint8Array, fs: DeployFileSystem): Promise<PlannedFile> {
-  const full = join(drive, ...path.split('/'));
-  const info = await fs.stat(full);
+async function diff(drive: DriveRef, path: string, role: FileRole, data: Uint8Array, fs: DeployFileSystem): Promise<PlannedFile> {
+  const info = await fileOnDrive(drive, path, fs);
+  const seen = stampOf(info);
   if (!info) return { path, role, data, action: 'write' };
-  if (!info.isFile) throw new DeployError('drive', `the drive has a folder named ${path} where a file must go`, 'Rename or remove that folder');
-  if (info.size !== data.length) return { path, role, data, action: 'write', existingBytes: info.size };
-  let existing: Uint8Array;
-  try {
-    existing = await fs.readFile(full);
-  } catch (error) {
-    throw describeFsError(error, full, 'read');
-  }
-  const existingSha256 = sha256(existing);
-  return { path, role, data, action: existingSha256 === sha256(data) ? 'skip' : 'write', existingBytes: info.size, existingSha256 };
+  if (info.size !== data.length) return { path, role, data, action: 'write', existingBytes: info.size, seen };
+  const existing = await readDriveFile(drive, path, fs, info);
+  const existingSha256 = existing && sha256(existing);
+  return { path, role, data, action: existingSha256 === sha256(data) ? 'skip' : 'write', existingBytes: info.size, existingSha256, seen };
 }
 
-/** code.py.bak, then code.py.bak1, …: an existing backup with the same bytes is reused, no backup is ever overwritten. */
-async function findBackup(drive: string, code: Uint8Array, fs: DeployFileSystem): Promise<{ name: string; alreadyKept: boolean }> {
+/** code.py.bak, then code.py.bak1, …: an existing backup with the same bytes is reused, no backup (nor anything else) is ever overwritten. */
+async function findBackup(drive: DriveRef, code: Uint8Array, fs: DeployFileSystem): Promise<{ name: string; alreadyKept: boolean }> {
   const hash = sha256(code);
-  for (let n = 0; ; n++) {
+  for (let n = 0; n < MAX_BACKUPS; n++) {
     const name = `${CODE_FILE}.bak${n === 0 ? '' : n}`;
-    const info = await fs.stat(join(drive, name));
+    const info = await fs.lstat(onDrive(drive.realPath, name));
     if (!info) return { name, alreadyKept: false };
     if (info.isFile && info.size === code.length) {
-      const existing = await readIfFile(join(drive, name), fs);
+      const existing = await readDriveFile(drive, name, fs, info);
       if (existing && sha256(existing) === hash) return { name, alreadyKept: true };
     }
   }
+  throw new DeployError('drive', `the drive already has ${MAX_BACKUPS} backups of code.py (code.py.bak … code.py.bak${MAX_BACKUPS - 1}), and yours must be kept too`,
+    'Delete the backups you no longer need from the drive, then deploy again');
 }
 
 async function checkSpace(plan: DeployPlan, newFolder: boolean, fs: DeployFileSystem): Promise<void> {
-  const space = await fs.statfs(plan.drive.path);
+  const space = await fs.statfs(plan.drive.realPath);
   if (!space) return;
   const unit = Math.max(1, space.blockSize);
   const onDisk = (bytes: number) => Math.ceil(bytes / unit) * unit;
