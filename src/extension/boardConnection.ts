@@ -2,18 +2,19 @@
 // several boards (remembered per workspace), and the console session to the chosen one.
 import * as vscode from 'vscode';
 import { BoardWatcher } from '../core/board/boardWatcher.js';
+import { loadDriveLister } from '../core/board/driveLister.js';
 import { CpmlError } from '../core/errors.js';
 import { defaultPortLister } from '../core/board/listPorts.js';
 import { chooseBoard, type Board } from '../core/board/pairBoards.js';
 import { parseIdPairs } from '../core/board/usbIds.js';
-import type { PortOpener } from '../core/serial/portOpener.js';
+import { loadSerialPort, type PortOpener } from '../core/serial/portOpener.js';
 import { SerialSession } from '../core/serial/serialSession.js';
 import type { BoardStatus } from '../core/serial/statusTitle.js';
 import type { Config } from './config.js';
 import type { Log } from './log.js';
 import type { MonitorChannel } from './monitorChannel.js';
-import { drivelistMountPoints, loadSerialport } from './nativeModules.js';
 import type { IndicatorState } from './statusBar.js';
+import { errorMessage, isUserError } from './userErrors.js';
 
 const SELECTED_KEY = 'cpml.selectedBoard';
 
@@ -39,6 +40,8 @@ export class BoardConnection implements vscode.Disposable {
   private sessionPath?: string;
   /** Set by the virtual Pico: it overrides discovery, and its board is shown as virtual. */
   private virtual?: VirtualBoard;
+  /** Discovery fails the same way on every poll (serialport missing): logged once. */
+  private lastDiscoveryError?: string;
 
   constructor(
     private readonly state: vscode.Memento,
@@ -52,9 +55,14 @@ export class BoardConnection implements vscode.Disposable {
     if (this.watcher) return;
     const extra = parseIdPairs(this.config.extraUsbIds);
     if (extra.invalid.length) this.log.warn(`ignoring invalid cpml.board.extraUsbIds entries: ${extra.invalid.join(', ')}`);
+    this.warnAboutSettings(this.config);
+    // The native modules load here, after activation: serialport on first use (its failure is a
+    // SerialPortUnavailableError, a warning with the fix), drivelist now (or the fallback).
+    const drives = loadDriveLister();
+    this.log.info(`board discovery: looking for CIRCUITPY drives ${drives.description}`);
     this.watcher = new BoardWatcher({
-      ports: defaultPortLister(() => loadSerialport(this.log)),
-      mountPoints: () => drivelistMountPoints(this.log),
+      ports: defaultPortLister(loadSerialPort),
+      mountPoints: () => drives.mountPoints(),
       extraIds: extra.pairs,
       ...this.overrides(),
     });
@@ -62,7 +70,13 @@ export class BoardConnection implements vscode.Disposable {
       this.log.info(`boards: ${boards.length ? boards.map((b) => `${b.name} [${b.port?.path ?? 'no port'}, ${b.drive?.path ?? 'no drive'}]`).join('; ') : 'none'}`);
       this.onBoardsChanged();
     });
-    this.watcher.on('error', (e) => this.log.warn(`board discovery: ${e.message}`));
+    this.watcher.on('error', (e) => {
+      const message = errorMessage(e);
+      if (message === this.lastDiscoveryError) return;
+      this.lastDiscoveryError = message;
+      if (isUserError(e)) this.log.warn(`board discovery: ${message}`);
+      else this.log.error(`board discovery: ${e.stack ?? message}`);
+    });
     this.watcher.start();
   }
 
@@ -80,9 +94,19 @@ export class BoardConnection implements vscode.Disposable {
 
   reconfigure(config: Config): void {
     const moved = !this.virtual && (config.port !== this.config.port || config.drive !== this.config.drive);
+    this.warnAboutSettings(config, this.config);
     this.config = config;
     void this.watcher?.reconfigure({ extraIds: parseIdPairs(config.extraUsbIds).pairs, ...this.overrides() });
     if (moved) this.disconnect();
+  }
+
+  /** Settings that fell back to their default: a warning each, once (not again on every settings change). */
+  private warnAboutSettings(config: Config, previous?: Config): void {
+    for (const warning of config.warnings) {
+      if (previous?.warnings.includes(warning)) continue;
+      this.log.warn(warning);
+      void vscode.window.showWarningMessage(warning.charAt(0).toUpperCase() + warning.slice(1));
+    }
   }
 
   /** The virtual Pico while it runs, else the port and drive settings. */
@@ -150,10 +174,12 @@ export class BoardConnection implements vscode.Disposable {
       this.log.info(`serial ${board.port?.path}: ${state}${message ? ` — ${message}` : ''}`);
       this.changed.fire();
     });
+    // Session errors are SerialErrors, user-facing: the message with its fix, no stack.
     session.on('error', (error) => {
-      this.monitor.status(error.message);
-      this.log.error(error.message);
-      void vscode.window.showErrorMessage(error.message);
+      const message = errorMessage(error, { sentence: true });
+      this.monitor.status(message);
+      this.log.warn(`serial: ${message}`);
+      void vscode.window.showErrorMessage(message);
     });
     this.sessionNow = session;
     this.sessionPath = board.port.path;

@@ -58,7 +58,7 @@ export const COMMANDS: Record<string, Handler> = {
     try {
       state.board.connect();
     } catch (error) {
-      state.monitor.status((error as Error).message);
+      state.monitor.status(errorMessage(error, { sentence: true }));
       throw error;
     }
   },

@@ -38,7 +38,7 @@ export async function deployModel(state: ExtensionState, arg: unknown): Promise<
       state.board.connect();
       state.monitor.show();
     } catch (error) {
-      state.log.warn(`deploy: not connecting to the console: ${(error as Error).message}`);
+      state.log.warn(`deploy: not connecting to the console: ${errorMessage(error)}`);
     }
   }
   state.board.deploying = true;

@@ -2,12 +2,10 @@
 // (layers, memory plan against the heap budget, latency estimate, warnings or the refusal).
 // A webview with a strict Content-Security-Policy: no scripts, no remote content.
 import * as vscode from 'vscode';
-import type { ModelReport } from '../core/analysis/modelReport.js';
 import type { Log } from './log.js';
+import type { ReportResult } from './toolchain.js';
 
 export const MODEL_VIEW_TYPES = ['cpml.modelView', 'cpml.blobView'] as const;
-
-type ReportResult = { report: ModelReport } | { error: string };
 
 export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider {
   constructor(private readonly makeReport: (uri: vscode.Uri) => Promise<ReportResult>, private readonly log: Log) {}
@@ -43,7 +41,10 @@ function renderHtml(uri: vscode.Uri, result: ReportResult, cspSource: string): s
   const arg = encodeURIComponent(JSON.stringify([uri]));
   const buttons = `<p class="actions">${/\.onnx$/i.test(uri.path) ? `<a href="command:cpml.convertModel?${arg}">Convert</a> · <a href="command:cpml.validateModel?${arg}">Validate</a> · ` : ''}<a href="command:cpml.deployModel?${arg}">Deploy to Pico</a></p>`;
   let body: string;
-  if ('error' in result) {
+  if ('error' in result && result.notAModel) {
+    // A sample input opened as a model: say what it is, and offer no model commands on it.
+    body = `<h1>${name}</h1><div class="note"><strong>This is not a model.</strong><p>${esc(result.error)}</p></div>`;
+  } else if ('error' in result) {
     body = `<h1>${name}</h1><div class="error"><strong>This model cannot run on the board.</strong><p>${esc(result.error)}</p></div>`;
   } else {
     const r = result.report;

@@ -2,29 +2,21 @@
 // lazyToolchain.ts (the ONNX code is not needed to activate). All logic is in src/core; this
 // only adapts it to URIs and settings.
 import type * as vscode from 'vscode';
-import { buildModelReport, type ModelReport } from '../core/analysis/modelReport.js';
-import { validateBlob } from '../core/blob/validateBlob.js';
+import type { ModelReport } from '../core/analysis/modelReport.js';
 import { convertOnnxFile, convertOnnxFileTo, type Conversion } from '../core/convert.js';
 import { inputElementsOf, randomSamples, validateModel, type ModelValidation } from '../core/engine/validateModel.js';
-import { readFileChecked } from '../core/files/readFileChecked.js';
+import { modelReportFor, NotAModelError, readModelFile } from '../core/modelFile.js';
 import { errorMessage, isUserError } from './userErrors.js';
 
-export type ReportResult = { report: ModelReport } | { error: string };
+/** What the model view shows: the report, or why there is none (`notAModel`: a sample input, not a broken model). */
+export type ReportResult = { report: ModelReport } | { error: string; notAModel?: boolean };
 
 export async function reportFor(uri: vscode.Uri, heapBudgetKB: number): Promise<ReportResult> {
-  const heapBudgetBytes = Math.round(heapBudgetKB * 1024);
-  const name = uri.path.split('/').pop() ?? uri.fsPath;
   try {
-    if (/\.onnx$/i.test(uri.fsPath)) {
-      const c = convertOnnxFile(uri.fsPath);
-      return { report: buildModelReport({ source: name, kind: 'onnx', records: c.records, blobBytes: c.blob.length, layers: c.layers, notes: c.notes, heapBudgetBytes }) };
-    }
-    const bytes = readFileChecked(uri.fsPath);
-    const v = validateBlob(bytes);
-    return { report: buildModelReport({ source: name, kind: 'blob', records: v.blob.records, blobBytes: bytes.length, issues: v, heapBudgetBytes }) };
+    return { report: modelReportFor(readModelFile(uri.fsPath), Math.round(heapBudgetKB * 1024)) };
   } catch (error) {
     if (!isUserError(error)) throw error;
-    return { error: errorMessage(error) };
+    return { error: errorMessage(error, { sentence: true }), notAModel: error instanceof NotAModelError };
   }
 }
 

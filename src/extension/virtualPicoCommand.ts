@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { VirtualPico } from '../sim/virtualPico.js';
 import type { ExtensionState } from './extensionState.js';
 import { toolchain } from './lazyToolchain.js';
+import { errorMessage } from './userErrors.js';
 
 let running: VirtualPico | undefined;
 
@@ -20,9 +21,11 @@ export async function startVirtualPico(state: ExtensionState): Promise<void> {
   // Windows has no pseudo-terminals: the extension talks to the virtual board in-process there.
   const inProcess = process.platform === 'win32';
   const pico = new (toolchain().VirtualPico)({ heapBytes: Math.round(state.config.heapBudgetKB * 1024), pty: inProcess ? false : 'auto' });
+  // Its errors are CpmlErrors (what went wrong on the virtual board, and the fix): no stack.
   pico.on('error', (error) => {
-    state.log.error(`virtual Pico: ${error.message}`);
-    state.monitor.status(`virtual Pico: ${error.message}`);
+    const message = errorMessage(error);
+    state.log.warn(`virtual Pico: ${message}`);
+    state.monitor.status(`virtual Pico: ${message}`);
   });
   // From here on, whatever fails, closing the window stops it (its port helper and drive watcher
   // would otherwise outlive the extension).

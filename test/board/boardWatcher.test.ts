@@ -67,6 +67,23 @@ describe('BoardWatcher', () => {
     }
   });
 
+  it('finds a board by its drive when the ports cannot be listed (serialport missing), and reports why', async () => {
+    const drive = join(mkdtempSync(join(tmpdir(), 'cpml-watch-')), 'CIRCUITPY');
+    mkdirSync(drive);
+    writeFileSync(join(drive, 'boot_out.txt'), BOOT);
+    const watcher = new BoardWatcher({ ports: { list: async () => { throw new Error('serialport could not be loaded'); } }, mountPoints: async () => [drive], watchDir: null });
+    const errors: string[] = [];
+    watcher.on('error', (e) => errors.push(e.message));
+    try {
+      const [board] = await watcher.refresh();
+      assert.equal(board?.drive?.path, drive);
+      assert.equal(board.port, undefined);
+      assert.deepEqual(errors, ['serialport could not be loaded']);
+    } finally {
+      watcher.dispose();
+    }
+  });
+
   it('survives a failing port lister and reports it', async () => {
     const watcher = new BoardWatcher({ ports: { list: async () => { throw new Error('udevadm missing'); } }, watchDir: null });
     const errors: string[] = [];

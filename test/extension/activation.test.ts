@@ -19,12 +19,13 @@ interface Activated {
   deactivate(): Promise<void>;
 }
 
-function activate(options: { serialportFails?: boolean; config?: Record<string, unknown> } = {}): Activated {
+function activate(options: { serialportFails?: boolean; drivelistFails?: boolean; config?: Record<string, unknown> } = {}): Activated {
   const { vscode, record } = createVscodeStub();
   Object.assign(record.config, options.config ?? {});
   const hooks = interceptRequire({
     vscode: () => vscode,
     ...(options.serialportFails ? { serialport: () => { throw new Error('No native build was found for platform=test'); } } : {}),
+    ...(options.drivelistFails ? { drivelist: () => { throw new Error('Could not locate the bindings file. Tried:\n → build/drivelist.node'); } } : {}),
   });
   after(() => hooks.restore());
   delete require.cache[EXTENSION];
@@ -73,8 +74,79 @@ describe('activation', () => {
       await a.record.commands.get('cpml.openMonitor')!();
       await until(() => a.record.messages.some((m) => m.level === 'error'), 'an error message');
       const error = a.record.messages.find((m) => m.level === 'error')!.text;
-      assert.match(error, /serial/i);
+      // The core's SerialPortUnavailableError, worded by formatUserError: what, then the fix.
+      assert.match(error, /^The serial port library \(serialport\) could not be loaded on this machine: No native build was found for platform=test\. Converting and checking models still works; to talk to a board, reinstall cpml/);
       assert.doesNotMatch(error, /\n\s+at /, 'no stack trace for the user');
+      // Logged once, as a warning with the fix (a user-facing condition), not as a bug with a stack.
+      const log = a.record.outputChannels.find((c) => c.name === 'CircuitPython ML')!;
+      const logged = log.lines.flatMap((line, i) => (/serialport/.test(line) ? [{ line, level: log.levels[i] }] : []));
+      assert.equal(logged.length, 1, JSON.stringify(logged));
+      assert.equal(logged[0].level, 'warn');
+      assert.match(logged[0].line, /reinstall cpml/);
+      assert.doesNotMatch(log.lines.join('\n'), /\n\s+at /);
+    } finally {
+      await a.deactivate();
+    }
+  });
+
+  it('says in the log which drive lister runs: drivelist where it loads, else the mount table and why', async () => {
+    let drivelistLoads = true;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require('drivelist');
+    } catch {
+      drivelistLoads = false;
+    }
+    const lines = async (options: { drivelistFails?: boolean }) => {
+      const a = activate(options);
+      try {
+        const log = a.record.outputChannels.find((c) => c.name === 'CircuitPython ML')!;
+        await until(() => log.lines.some((l) => l.startsWith('board discovery: ')), 'the discovery line');
+        return log.lines.find((l) => l.startsWith('board discovery: '))!;
+      } finally {
+        await a.deactivate();
+      }
+    };
+    // (Without the failure first: a stand-in, once set, stays for the rest of the test.)
+    const usual = await lines({});
+    assert.match(usual, drivelistLoads ? /looking for CIRCUITPY drives with drivelist and in / : /\(drivelist is not installed\)$/);
+    const fallback = await lines({ drivelistFails: true });
+    const where = process.platform === 'linux' ? '/proc/mounts, /media, /run/media' : process.platform === 'darwin' ? '/Volumes' : 'D: to Z:';
+    assert.ok(fallback.startsWith(`board discovery: looking for CIRCUITPY drives in ${where}`), fallback);
+    assert.match(fallback, /\(drivelist could not be loaded: Could not locate the bindings file\. Tried:\)$/);
+  });
+
+  it('warns about an invalid cpml.monitor.baudRate, naming it, and uses 115200', async () => {
+    const a = activate({ config: { 'board.port': '/dev/ttyCPML-none', 'monitor.baudRate': 1e12 } });
+    try {
+      await until(() => a.record.messages.some((m) => m.level === 'warning'), 'a warning');
+      const expected = 'the setting cpml.monitor.baudRate must be a whole number from 1 to 4000000, not 1000000000000; using 115200';
+      assert.deepEqual(a.record.messages.filter((m) => m.level === 'warning').map((m) => m.text), [expected.charAt(0).toUpperCase() + expected.slice(1)]);
+      const log = a.record.outputChannels.find((c) => c.name === 'CircuitPython ML')!;
+      assert.equal(log.levels[log.lines.indexOf(expected)], 'warn');
+      // Another settings change does not repeat it; a different invalid value is told again.
+      a.record.setConfig({ 'monitor.openOnConnect': false });
+      a.record.setConfig({ 'monitor.baudRate': '9600' });
+      assert.deepEqual(a.record.messages.filter((m) => m.level === 'warning').map((m) => m.text).slice(1),
+        ["The setting cpml.monitor.baudRate must be a whole number from 1 to 4000000, not '9600'; using 115200"]);
+    } finally {
+      await a.deactivate();
+    }
+  });
+
+  it('tells the monitor that a file set as the port is not a serial port', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cpml-ext-')), 'not-a-port.txt');
+    writeFileSync(file, 'hello\n');
+    const a = activate({ config: { 'board.port': file } });
+    try {
+      await until(() => a.record.statusBarItems[0].text.includes('not-a-port.txt'), 'the board from the port setting');
+      await a.record.commands.get('cpml.openMonitor')!();
+      await until(() => a.record.messages.some((m) => m.level === 'error'), 'an error message');
+      const error = a.record.messages.find((m) => m.level === 'error')!.text;
+      assert.match(error, /^'.*not-a-port\.txt' is not a serial port \(it is a regular file\)\. Choose the board's console port \(e\.g\. \/dev\/ttyACM0/);
+      const monitor = a.record.outputChannels.find((c) => c.name === 'CircuitPython Serial Monitor')!;
+      assert.match(monitor.lines.join(''), /is not a serial port \(it is a regular file\)/);
+      assert.equal(readFileSync(file, 'utf8'), 'hello\n', 'the file is left as it was');
     } finally {
       await a.deactivate();
     }
@@ -162,6 +234,35 @@ describe('activation', () => {
   });
 });
 
+describe('the model view', () => {
+  /** The model view's page for `path`, as the provider of `viewType` renders it. */
+  async function render(a: Activated, viewType: string, path: string): Promise<string> {
+    const provider = a.record.customEditorProviders.get(viewType) as {
+      openCustomDocument(uri: unknown): unknown;
+      resolveCustomEditor(document: unknown, panel: unknown): Promise<void>;
+    };
+    const panel = { webview: { options: {}, html: '', cspSource: 'vscode-resource:' }, onDidDispose: () => ({ dispose() {} }) };
+    const Uri = (a.vscode.Uri as { file(p: string): unknown });
+    await provider.resolveCustomEditor(provider.openCustomDocument(Uri.file(path)), panel);
+    return panel.webview.html;
+  }
+
+  it('shows a blob\'s report with Deploy, and says a sample input is not a model, offering no model commands', async () => {
+    const a = activate();
+    try {
+      const model = await render(a, 'cpml.blobView', resolve('examples/mnist/model.bin'));
+      assert.match(model, /11 layers · cnn_helper blob/);
+      assert.match(model, /command:cpml\.deployModel/);
+      const sample = await render(a, 'cpml.blobView', resolve('examples/mnist/mnist_samples/sample_00.bin'));
+      assert.match(sample, /This is not a model\./);
+      assert.match(sample, /looks like a sample input of 900 float32 values, not a model/);
+      assert.doesNotMatch(sample, /cannot run on the board|0 layers|command:cpml\./);
+    } finally {
+      await a.deactivate();
+    }
+  });
+});
+
 describe('Deploy Model to Pico', () => {
   it('copies model, samples and code.py to the board\'s drive, with progress, and refuses what cannot run', async () => {
     const root = mkdtempSync(join(tmpdir(), 'cpml-deploy-ext-'));
@@ -187,8 +288,15 @@ describe('Deploy Model to Pico', () => {
       await a.record.commands.get('cpml.deployModel')!(Uri.file(join(workspace, 'broken.onnx')));
       const refusal = a.record.messages.at(-1)!;
       assert.equal(refusal.level, 'error');
-      assert.match(refusal.text, /^Cannot deploy broken\.onnx; nothing was written to CIRCUITPY\. node '\/1\/Sigmoid' .*operator Sigmoid is not supported/);
+      assert.match(refusal.text, /^Cannot deploy broken\.onnx; nothing was written to CIRCUITPY\. Node '\/1\/Sigmoid' .*operator Sigmoid is not supported/);
       assert.deepEqual(readdirSync(drive).sort(), before, 'a refused deploy leaves the drive as it was');
+      // A sample input chosen as the model: said to be one, not reported as a broken model.
+      await a.record.commands.get('cpml.deployModel')!(Uri.file(join(workspace, 'mnist_samples', 'sample_00.bin')));
+      const sample = a.record.messages.at(-1)!;
+      assert.equal(sample.level, 'error');
+      assert.match(sample.text, /^Cannot deploy sample_00\.bin; nothing was written to CIRCUITPY\. 'sample_00\.bin' looks like a sample input of 900 float32 values, not a model/);
+      assert.doesNotMatch(sample.text, /layers/);
+      assert.deepEqual(readdirSync(drive).sort(), before);
     } finally {
       await a.deactivate();
     }

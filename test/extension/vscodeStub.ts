@@ -6,7 +6,10 @@ import Module from 'node:module';
 export interface StubRecord {
   commands: Map<string, (...args: unknown[]) => unknown>;
   customEditors: string[];
-  outputChannels: { name: string; languageId?: string; lines: string[] }[];
+  /** The provider registered for each custom editor's view type. */
+  customEditorProviders: Map<string, unknown>;
+  /** `levels[i]` is the level `lines[i]` was logged at (info, warn, error, …; append for plain channels). */
+  outputChannels: { name: string; languageId?: string; lines: string[]; levels: string[] }[];
   statusBarItems: { text: string; tooltip: unknown; command?: unknown; visible: boolean }[];
   messages: { level: 'info' | 'warning' | 'error'; text: string }[];
   contexts: Map<string, unknown>;
@@ -27,7 +30,7 @@ export function createVscodeStub(): { vscode: Record<string, unknown>; record: S
   const disposable = () => ({ dispose() {} });
   const configChanged: ((e: { affectsConfiguration(section: string): boolean }) => void)[] = [];
   const record: StubRecord = {
-    commands: new Map(), customEditors: [], outputChannels: [], statusBarItems: [], messages: [], contexts: new Map(), config: {}, treeViews: new Map(), saveDialogs: [], progress: [], quickPicks: [],
+    commands: new Map(), customEditors: [], customEditorProviders: new Map(), outputChannels: [], statusBarItems: [], messages: [], contexts: new Map(), config: {}, treeViews: new Map(), saveDialogs: [], progress: [], quickPicks: [],
     setConfig(changes) {
       Object.assign(record.config, changes);
       const keys = Object.keys(changes).map((k) => `cpml.${k}`);
@@ -54,10 +57,10 @@ export function createVscodeStub(): { vscode: Record<string, unknown>; record: S
     toString() { return `${this.scheme}://${this.path}`; }
   }
   const channel = (name: string, options?: unknown) => {
-    const entry = { name, languageId: typeof options === 'string' ? options : undefined, lines: [] as string[] };
+    const entry = { name, languageId: typeof options === 'string' ? options : undefined, lines: [] as string[], levels: [] as string[] };
     record.outputChannels.push(entry);
-    const log = (text: string) => entry.lines.push(text);
-    return { name, append: log, appendLine: log, info: log, warn: log, error: log, debug: log, trace: log, show() {}, hide() {}, clear() {}, dispose() {} };
+    const log = (level: string) => (text: string) => { entry.lines.push(text); entry.levels.push(level); };
+    return { name, append: log('append'), appendLine: log('append'), info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug'), trace: log('trace'), show() {}, hide() {}, clear() {}, dispose() {} };
   };
   const vscode = {
     EventEmitter,
@@ -83,7 +86,11 @@ export function createVscodeStub(): { vscode: Record<string, unknown>; record: S
         record.statusBarItems.push(item);
         return item;
       },
-      registerCustomEditorProvider: (viewType: string) => { record.customEditors.push(viewType); return disposable(); },
+      registerCustomEditorProvider: (viewType: string, provider: unknown) => {
+        record.customEditors.push(viewType);
+        record.customEditorProviders.set(viewType, provider);
+        return disposable();
+      },
       createTreeView: (id: string, options: { treeDataProvider: unknown }) => { record.treeViews.set(id, options); return { dispose: () => record.treeViews.delete(id) }; },
       showQuickPick: async (items: unknown[] | Promise<unknown[]>) => { record.quickPicks.push(await items); return undefined; },
       showSaveDialog: async (options: Record<string, unknown>) => { record.saveDialogs.push(options); return record.saveDialogAnswer; },

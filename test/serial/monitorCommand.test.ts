@@ -1,7 +1,7 @@
 // `cpml monitor` as a process (dist/cli.js, as users run it) on real pseudo-terminals.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -147,11 +147,29 @@ describe('cpml monitor (process)', { skip: missing }, () => {
     assert.match(m.stderr, /cpml monitor: no such port .*nothing-here\. Check that the board is plugged in/);
   });
 
-  it('refuses a bad --baud with the usage line', async () => {
-    const m = Monitor.start('--port', pair.host, '--baud', 'fast');
-    cleanups.push(() => m.stop());
-    assert.equal(await m.exited, 2);
-    assert.match(m.stderr, /--baud must be a positive whole number, got 'fast'\nUsage: cpml monitor/);
+  it('refuses a bad --baud with the usage line: not a number, 1e12, beyond the range', async () => {
+    for (const baud of ['fast', '1e12', '4000001', '0', '9600.5']) {
+      const m = Monitor.start('--port', pair.host, '--baud', baud);
+      cleanups.push(() => m.stop());
+      assert.equal(await m.exited, 2, m.stderr);
+      assert.ok(m.stderr.startsWith(`cpml monitor: --baud must be a whole number from 1 to 4000000, got '${baud}'\nUsage: cpml monitor`), m.stderr);
+      assert.doesNotMatch(m.stderr, /-\d{5,}|ioctl/);
+    }
+  });
+
+  it('exits 1 saying that a regular file or a device that is not a terminal is not a serial port', async () => {
+    const file = join(pair.dir, 'console.log');
+    writeFileSync(file, 'not a port\n');
+    const device = ['/dev/null', '/dev/zero'].find((p) => statSync(p).isCharacterDevice())!;
+    for (const [path, what] of [[file, 'a regular file'], [device, 'a character device that is not a terminal']]) {
+      const m = Monitor.start('--port', path);
+      cleanups.push(() => m.stop());
+      assert.equal(await m.exited, 1, m.stderr);
+      assert.equal(m.stdout, '');
+      assert.match(m.stderr, new RegExp(`cpml monitor: '${path}' is not a serial port \\(it is ${what}\\)\\. Choose the board's console port \\(e\\.g\\. /dev/ttyACM0.*cpml monitor without --port`));
+      assert.doesNotMatch(m.stderr, /Inappropriate ioctl|baud rate/);
+    }
+    assert.equal(readFileSync(file, 'utf8'), 'not a port\n');
   });
 
   const boardAttached = existsSync('/sys/class/tty') && readdirSync('/sys/class/tty').some((n) => /^ttyACM\d/.test(n));
@@ -159,7 +177,7 @@ describe('cpml monitor (process)', { skip: missing }, () => {
     const m = Monitor.start();
     cleanups.push(() => m.stop());
     assert.equal(await m.exited, 1);
-    assert.match(m.stderr, /no CircuitPython board found.*--port/s);
+    assert.match(m.stderr, /no CircuitPython board found \(CIRCUITPY drives looked for (with drivelist and )?in .+\).*--port/s);
   });
 });
 

@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { loadDriveLister } from '../../core/board/driveLister.js';
 import { defaultPortLister, type SerialPortLister } from '../../core/board/listPorts.js';
 import { findCircuitPyDrives } from '../../core/board/findDrives.js';
 import { pairBoards, type Board } from '../../core/board/pairBoards.js';
-import { CpmlError } from '../../core/errors.js';
-import { loadSerialPort } from '../../core/serial/portOpener.js';
+import { CpmlError, formatUserError } from '../../core/errors.js';
+import { BAUD_RATE, loadSerialPort } from '../../core/serial/portOpener.js';
 import { SerialSession } from '../../core/serial/serialSession.js';
 import type { BoardStatus } from '../../core/serial/statusTitle.js';
 import { UsageError, type CliIo } from '../cliIo.js';
-import { numberOption, stringOption, type CommandSpec } from '../commandSpec.js';
+import { integerOption, stringOption, type CommandSpec } from '../commandSpec.js';
 
 /** Ctrl-], miniterm's and telnet's escape key: quits the monitor (every other key goes to the board). */
 const QUIT_KEY = 0x1d;
@@ -19,7 +20,7 @@ export const monitorCommand: CommandSpec = {
   usage: 'monitor [--port PORT] [--baud N] [--no-reconnect]',
   details: [
     '--port PORT      serial port of the board (/dev/ttyACM0, COM5, a pseudo-terminal); default: the one CircuitPython board attached',
-    '--baud N         baud rate (default 115200; USB boards ignore it)',
+    `--baud N         baud rate, ${BAUD_RATE.min} to ${BAUD_RATE.max} (default ${BAUD_RATE.default}; USB boards ignore it)`,
     '--no-reconnect   exit when the board resets or is unplugged instead of waiting for it',
     'The console text goes to stdout (control sequences removed), connection messages to stderr.',
     'In a terminal every key goes to the board (Ctrl-C stops its program, Ctrl-D reloads); Ctrl-] quits.',
@@ -28,7 +29,7 @@ export const monitorCommand: CommandSpec = {
   options: { port: { type: 'string', short: 'p' }, baud: { type: 'string' }, 'no-reconnect': { type: 'boolean' } },
   async run(args, io) {
     if (args.positionals.length) throw new UsageError(`monitor takes no file arguments (did you mean --port ${args.positionals[0]}?)`);
-    const baudRate = numberOption(args, 'baud', 115200, (n) => Number.isInteger(n) && n > 0, 'a positive whole number');
+    const baudRate = integerOption(args, 'baud', BAUD_RATE.default, BAUD_RATE.min, BAUD_RATE.max);
     const port = stringOption(args, 'port');
     const target = port ? { path: port } : await findBoardPort();
     return runMonitor({ ...target, baudRate, reconnect: !args.values['no-reconnect'] }, io);
@@ -61,7 +62,9 @@ function describeBoard(board: Board): string {
 /** The console port of the one CircuitPython board attached. */
 async function findBoardPort(): Promise<MonitorTarget> {
   const lister = portLister();
-  const boards = pairBoards(await lister.list(), findCircuitPyDrives()).filter((b) => b.port);
+  const drives = loadDriveLister();
+  const mountPoints = await drives.mountPoints().catch(() => []);
+  const boards = pairBoards(await lister.list(), findCircuitPyDrives(mountPoints)).filter((b) => b.port);
   const ours = boards.filter((b) => b.kind === 'circuitpython');
   if (ours.length === 1) {
     const serialNumber = ours[0].port?.serialNumber?.toUpperCase();
@@ -78,7 +81,7 @@ async function findBoardPort(): Promise<MonitorTarget> {
   const seen = others.length
     ? `; found only:\n${others.map((b) => `  ${b.port?.path}  ${b.name}${b.kind === 'bootloader' ? ' (install CircuitPython on it first)' : ''}`).join('\n')}\n`
     : '';
-  throw new CpmlError(`no CircuitPython board found${seen}`, 'Plug the board in, or pass its port with --port (a pseudo-terminal or a board with a custom USB identity is not found automatically)');
+  throw new CpmlError(`no CircuitPython board found (CIRCUITPY drives looked for ${drives.description})${seen}`, 'Plug the board in, or pass its port with --port (a pseudo-terminal or a board with a custom USB identity is not found automatically)');
 }
 
 function describeStatus(status: BoardStatus): string {
@@ -125,7 +128,7 @@ async function runMonitor(options: MonitorTarget & { baudRate: number; reconnect
         (error: unknown) => {
           if (inputDropped) return;
           inputDropped = true;
-          io.err(`cpml monitor: input not sent: ${error instanceof CpmlError ? error.userMessage : String(error)}\n`);
+          io.err(`cpml monitor: input not sent: ${error instanceof CpmlError ? formatUserError(error) : String(error)}\n`);
         },
       );
     };
@@ -156,7 +159,7 @@ async function runMonitor(options: MonitorTarget & { baudRate: number; reconnect
       if (state === 'disconnected') finish(1);
     });
     session.on('error', (error) => {
-      io.err(`cpml monitor: ${error.userMessage}\n`);
+      io.err(`cpml monitor: ${formatUserError(error)}\n`);
       // Failing to open the port at all ends the command; later trouble is waited out.
       if (!connectedOnce) finish(1);
     });

@@ -10,7 +10,7 @@ import type { UsbIdPair } from './usbIds.js';
 
 export interface BoardWatcherOptions {
   ports: SerialPortLister;
-  /** Mount points from drivelist when its native module loads; the fallback scan runs anyway. */
+  /** Places to look for drives (DriveLister.mountPoints: drivelist's); the fallback scan runs anyway. */
   mountPoints?: () => Promise<string[]>;
   extraIds?: UsbIdPair[];
   /** Settings that override discovery (unusual set-ups, the virtual Pico). */
@@ -105,8 +105,12 @@ export class BoardWatcher extends EventEmitter<BoardWatcherEvents> {
           drive,
         }];
       } else {
+        // Without ports (serialport missing, udevadm missing) boards are still found by their drive.
         const [ports, mountPoints] = await Promise.all([
-          this.options.ports.list(),
+          this.options.ports.list().catch((error: unknown) => {
+            this.report(error);
+            return [];
+          }),
           this.options.mountPoints ? this.options.mountPoints().catch(() => []) : Promise.resolve([]),
         ]);
         boards = pairBoards(ports, findCircuitPyDrives(mountPoints), this.options.extraIds, findBootloaderDrives(mountPoints));
@@ -118,10 +122,14 @@ export class BoardWatcher extends EventEmitter<BoardWatcherEvents> {
         this.emit('change', boards);
       }
     } catch (error) {
-      // An 'error' event without a listener would throw; the watcher keeps polling either way.
-      if (this.listenerCount('error')) this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      this.report(error);
     }
     return this.boardsNow;
+  }
+
+  private report(error: unknown): void {
+    // An 'error' event without a listener would throw; the watcher keeps polling either way.
+    if (this.listenerCount('error')) this.emit('error', error instanceof Error ? error : new Error(String(error)));
   }
 
   dispose(): void {

@@ -3,6 +3,7 @@
 // elsewhere through serialport, loaded only when needed.
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import type { SerialPortModule } from '../serial/portOpener.js';
 import type { SerialPortInfo } from './pairBoards.js';
 
 export interface SerialPortLister {
@@ -52,9 +53,7 @@ export function listLinuxSysfsPorts(sysRoot = '/sys', devRoot = '/dev'): SerialP
   return ports;
 }
 
-type SerialPortModule = { SerialPort: { list(): Promise<SerialPortInfo[]> } };
-
-/** serialport's list(), with the module loaded on first use by `load` (which may throw). */
+/** serialport's list(), with the module loaded on first use by `load` (loadSerialPort: it may throw). */
 export function serialportLister(load: () => SerialPortModule): SerialPortLister {
   return { list: () => load().SerialPort.list() };
 }

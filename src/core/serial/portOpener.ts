@@ -1,11 +1,16 @@
-// The one place that touches the serialport package. It is loaded on first use (not when this
-// module loads), so that everything else works on machines where its native binding does not
-// load; then serial features report SerialPortUnavailableError instead of the host crashing.
+// The one place that touches the serialport package (the CLI and the extension both load it
+// here). It is loaded on first use (not when this module loads), so that everything else works
+// on machines where its native binding does not load; then serial features report
+// SerialPortUnavailableError instead of the host crashing.
 // The port is reduced to what a console session needs: bytes in, bytes out, close.
-import { stat, statSync, type Stats } from 'node:fs';
+import { promises as fsp, stat, statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
-import { SerialPortUnavailableError } from './serialErrors.js';
+import { fileKind } from '../files/readFileChecked.js';
+import { NotASerialPortError, SerialPortUnavailableError } from './serialErrors.js';
 import type { SerialPortInfo } from '../board/pairBoards.js';
+
+/** Baud rates accepted (--baud, cpml.monitor.baudRate): USB CDC ignores it, adapters go to a few Mbit/s. */
+export const BAUD_RATE = { default: 115200, min: 1, max: 4_000_000 } as const;
 
 /** The parts of serialport's SerialPort that we use. */
 interface NativeSerialPort {
@@ -27,14 +32,17 @@ export interface SerialPortModule {
 }
 
 let loaded: SerialPortModule | undefined;
+/** A failed load is not retried: the install does not change while the process runs. */
+let failure: SerialPortUnavailableError | undefined;
 
 /**
- * serialport, loaded on first call. Throws SerialPortUnavailableError when the module or its
- * native binding cannot be loaded. (createRequire keeps bundlers from inlining the package:
- * its binding is found relative to the package's own files.)
+ * serialport, loaded on first call. Throws SerialPortUnavailableError (the same one on every
+ * later call) when the module or its native binding cannot be loaded. (createRequire keeps
+ * bundlers from inlining the package: its binding is found relative to the package's own files.)
  */
 export function loadSerialPort(): SerialPortModule {
   if (loaded) return loaded;
+  if (failure) throw failure;
   try {
     const requireFromHere = createRequire(__filename);
     const module = requireFromHere('serialport') as SerialPortModule;
@@ -42,8 +50,27 @@ export function loadSerialPort(): SerialPortModule {
     loaded = module;
     return module;
   } catch (error) {
-    throw new SerialPortUnavailableError(error);
+    failure = new SerialPortUnavailableError(error);
+    throw failure;
   }
+}
+
+/**
+ * Refuses a path that exists but cannot be a serial port (a regular file, a folder, a FIFO),
+ * before serialport opens it. Character devices pass: whether one is a terminal shows when the
+ * baud rate is set (serialport's "Inappropriate ioctl for device", see describeSerialError).
+ * Opening it here to ask would toggle DTR on a real board. A missing path passes too: the open
+ * then reports it as "no such port". Windows ports (COM5) are not files: not checked.
+ */
+export async function checkPortPath(path: string, platform: NodeJS.Platform = process.platform): Promise<void> {
+  if (platform === 'win32') return;
+  let stats: Stats;
+  try {
+    stats = await fsp.stat(path);
+  } catch {
+    return;
+  }
+  if (!stats.isCharacterDevice()) throw new NotASerialPortError(path, fileKind(stats));
 }
 
 export interface PortOptions {
@@ -70,6 +97,7 @@ export type PortOpener = (options: PortOptions, listener: PortListener) => Promi
 /** Opens a real serial port (or pseudo-terminal) through serialport. */
 export const openSerialPort: PortOpener = async ({ path, baudRate }, listener) => {
   const { SerialPort } = loadSerialPort();
+  await checkPortPath(path);
   const port = new SerialPort({ path, baudRate, autoOpen: false });
   let opened = false;
   let ended = false;

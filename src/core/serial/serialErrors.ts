@@ -4,6 +4,7 @@
 // "Opening COM5: Access denied"), so they are recognised by their system error code when there
 // is one and by their text otherwise.
 import { CpmlError } from '../errors.js';
+import { quoted } from '../text/untrustedText.js';
 
 export type SerialErrorKind =
   /** The operating system refused access (Linux: not in the dialout group). */
@@ -12,6 +13,8 @@ export type SerialErrorKind =
   | 'busy'
   /** The port does not exist (not plugged in, wrong name). */
   | 'not-found'
+  /** The path exists but is no serial port (a regular file, /dev/null, a folder). */
+  | 'not-a-port'
   /** The device went away while open (reset, unplug). */
   | 'disconnected'
   /** A write while no port is open. */
@@ -44,6 +47,24 @@ export class SerialPortUnavailableError extends SerialError {
       hint: 'Converting and checking models still works; to talk to a board, reinstall cpml (npm install) so that serialport\'s prebuilt binding for this platform and Node version is present',
       cause,
     });
+  }
+}
+
+/**
+ * The path names something that is not a serial port: a regular file, a folder, /dev/null.
+ * (serialport would say "Inappropriate ioctl for device setting custom baud rate of 115200".)
+ */
+export class NotASerialPortError extends SerialError {
+  /** What the path is instead: "a regular file", "a character device that is not a terminal", … */
+  readonly what: string;
+  constructor(path: string, what: string, cause?: unknown) {
+    super(`${quoted(path, 500)} is not a serial port (it is ${what})`, {
+      path,
+      kind: 'not-a-port',
+      hint: 'Choose the board\'s console port (e.g. /dev/ttyACM0 on Linux, /dev/cu.usbmodem… on macOS, COM5 on Windows), or leave the port out (cpml monitor without --port, an empty cpml.board.port setting) to find the board automatically',
+      cause,
+    });
+    this.what = what;
   }
 }
 
@@ -110,6 +131,10 @@ export function describeSerialError(error: unknown, path: string, platform: Node
     return new SerialError(`no such port ${path}`, {
       path, kind: 'not-found', hint: 'Check that the board is plugged in and that the port name is right', cause,
     });
+  }
+  // ENOTTY: the device opened, but the terminal settings (the baud rate first) cannot be set.
+  if (code === 'ENOTTY' || /inappropriate ioctl for device/i.test(text)) {
+    return new NotASerialPortError(path, 'a character device that is not a terminal', cause);
   }
   if (isDisconnectError(error)) {
     return new SerialError(`lost the connection to ${path} (board reset or unplugged?)`, { path, kind: 'disconnected', cause });

@@ -48,7 +48,7 @@ export const CTRL_C = '\x03';
 export const CTRL_D = '\x04';
 
 /** Errors after which trying again cannot help until the user does something. */
-const FATAL_ON_FIRST_OPEN: ReadonlySet<SerialErrorKind> = new Set(['permission', 'unavailable', 'other']);
+const FATAL_ON_FIRST_OPEN: ReadonlySet<SerialErrorKind> = new Set(['permission', 'unavailable', 'not-a-port', 'other']);
 /** A line longer than this is emitted in pieces: a board that never prints "\n" must not fill memory. */
 const MAX_LINE_CHARS = 64 * 1024;
 
