@@ -3,8 +3,9 @@
 // on the work one inference may take (a model that would run for hours on a board is refused at
 // load_model instead of occupying this computer).
 import { estimateLatency } from '../core/analysis/latencyModel.js';
+import { assertWithinComputeBudget, ComputeBudgetError } from '../core/engine/computeBudget.js';
 import { loadModel, performInference, type LoadedModel } from '../core/engine/firmwareEngine.js';
-import { CpmlError, FirmwareError } from '../core/errors.js';
+import { CpmlError, FirmwareError, formatUserError } from '../core/errors.js';
 import type { VirtualClock } from './virtualClock.js';
 
 /** Emscripten's errno numbers (WASI) → the board's, for OSError. */
@@ -19,8 +20,9 @@ export class PythonRaise extends Error {
 
 function toRaise(error: unknown): PythonRaise {
   if (error instanceof FirmwareError) return new PythonRaise(error.pythonType, error.message);
+  if (error instanceof ComputeBudgetError) return new PythonRaise('RuntimeError', `(virtual Pico) ${formatUserError(error)}`);
   if (error instanceof CpmlError) {
-    return new PythonRaise('RuntimeError', `(virtual Pico) the firmware cannot run this model safely, a real board may crash or compute garbage: ${error.message}`);
+    return new PythonRaise('RuntimeError', `(virtual Pico) the firmware cannot run this model safely, a real board may crash or compute garbage: ${formatUserError(error)}`);
   }
   return new PythonRaise('RuntimeError', `(virtual Pico) internal error: ${error instanceof Error ? error.message : String(error)}`);
 }
@@ -84,7 +86,8 @@ export class VirtualCnnHelper {
   }
 }
 
+/** A model that would take minutes or hours per inference on the board is not run here. */
 function checkWork(loaded: LoadedModel, maxMacs: number): void {
-  void loaded;
-  void maxMacs;
+  assertWithinComputeBudget(loaded.blob.records, maxMacs,
+    'The virtual Pico does not run models this slow (a real board would take that long). Make the model smaller, or start the virtual Pico with a higher limit (cpml sim --max-macs N)');
 }

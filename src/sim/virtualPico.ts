@@ -15,6 +15,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_HEAP_BUDGET_BYTES } from '../core/analysis/memoryPlan.js';
+import { DEFAULT_MAX_MACS } from '../core/engine/computeBudget.js';
 import { CpmlError, formatUserError } from '../core/errors.js';
 import type { PortOpener } from '../core/serial/portOpener.js';
 import { DriveWatcher } from './driveWatcher.js';
@@ -82,8 +83,6 @@ const CTRL_C = 0x03;
 const CTRL_D = 0x04;
 /** Keys typed while no VM runs are kept, up to a board's input buffer. */
 const MAX_PENDING_KEYS = 4096;
-/** Default bound on the work of one inference (see cnn_helper on the virtual Pico). */
-export const DEFAULT_MAX_MACS = 500_000_000;
 /** Files the supervisor itself writes or the deploy's lock: writing them is not a change of the program. */
 const NOT_A_CHANGE = new Set([BOOT_OUT, '.cpml-deploy.lock']);
 

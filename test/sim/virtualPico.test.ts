@@ -13,6 +13,7 @@ import { FirmwareError } from '../../src/core/errors.js';
 import { SerialSession } from '../../src/core/serial/serialSession.js';
 import { VirtualPico } from '../../src/sim/virtualPico.js';
 import { nextEvent } from '../serial/ptyPair.js';
+import { convBombBlob } from '../support/hostileBlobs.js';
 import {
   AUTO_RELOAD, BANNER, childProcesses, LINE_CLEAR, NO_PTY, openConsole, openRaw, PRESS_ANY_KEY, RELAY, sleep, startBoard, title,
 } from './simHarness.js';
@@ -277,6 +278,19 @@ describe('virtual Pico: cnn_helper, heap and clock', () => {
     assert.equal(expected.pythonType, 'MemoryError');
     assert.match(board.output(), new RegExp(`free ${heapBytes}\\r\\n`));
     assert.ok(board.output().includes(`Traceback (most recent call last):\r\n  File "code.py", line 6, in <module>\r\nMemoryError: ${expected.message}\r\n${title('6@code.py MemoryError')}`), board.output());
+  });
+
+  it('refuses at load_model a model that would compute for minutes per inference, with the estimate', async () => {
+    const bomb = convBombBlob(20, 127, 120);
+    const board = await startBoard({
+      'bomb.bin': bomb,
+      'code.py': 'import cnn_helper\ntry:\n    cnn_helper.load_model("bomb.bin")\nexcept RuntimeError as e:\n    print("refused:", e)\nprint("END")\n',
+    }, { pty: false, heapBytes: 2 * 1024 * 1024 }, cleanups);
+    const started = Date.now();
+    await board.waitForOutput('END');
+    assert.ok(Date.now() - started < 10_000);
+    assert.match(board.output(), /refused: \(virtual Pico\) the model needs [\d,]+ MACs [^\n]*per inference, more than the limit of 250,000,000: estimated [\d.]+ (hours|minutes) per inference on the board; layer 0 \(Conv2D 1×120×120 → 1×120×120, kernel 127/);
+    assert.match(board.output(), /cpml sim --max-macs N/);
   });
 
   it('reports the Pico\'s heap in gc.mem_free(), minus what the loaded model holds', async () => {

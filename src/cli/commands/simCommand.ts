@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { DEFAULT_HEAP_BUDGET_BYTES } from '../../core/analysis/memoryPlan.js';
+import { DEFAULT_MAX_MACS } from '../../core/engine/computeBudget.js';
 import { formatUserError, type CpmlError } from '../../core/errors.js';
 import { VirtualPico } from '../../sim/virtualPico.js';
 import { UsageError } from '../cliIo.js';
@@ -8,11 +9,12 @@ import { integerOption, stringOption, type CommandSpec } from '../commandSpec.js
 export const simCommand: CommandSpec = {
   name: 'sim',
   summary: 'start a virtual Pico: real MicroPython behind a serial port and a drive folder',
-  usage: 'sim [--drive DIR] [--heap KB] [--link PATH]',
+  usage: 'sim [--drive DIR] [--heap KB] [--link PATH] [--max-macs N]',
   details: [
     '--drive DIR    folder that plays the CIRCUITPY drive: empty, a drive (has boot_out.txt) or a CircuitPython',
     '               project (has code.py); never a system or home folder (default: a new temporary folder)',
     `--heap KB      heap for programs, what gc.mem_free() reports (default ${DEFAULT_HEAP_BUDGET_BYTES / 1024})`,
+    `--max-macs N   largest model cnn_helper runs, in MACs per inference (default ${DEFAULT_MAX_MACS}: minutes on a board)`,
     '--link PATH    where the serial port (a pseudo-terminal link) appears; must not exist yet (default: ttyPICO',
     '               in a new temporary folder)',
     'Prints "Virtual Pico running: port P, drive D" and runs until Ctrl-C or SIGTERM. Open the console',
@@ -22,14 +24,15 @@ export const simCommand: CommandSpec = {
     'Programs run sandboxed: they see only the drive (a copy of it), MicroPython has no bridge to',
     'JavaScript, and its process may not write files or start processes (Node\'s permission model).',
   ].join('\n'),
-  options: { drive: { type: 'string', short: 'd' }, heap: { type: 'string' }, link: { type: 'string' } },
+  options: { drive: { type: 'string', short: 'd' }, heap: { type: 'string' }, link: { type: 'string' }, 'max-macs': { type: 'string' } },
   async run(args, io) {
     if (args.positionals.length) throw new UsageError(`sim takes no file arguments (did you mean --drive ${args.positionals[0]}?)`);
     // Up to 16 MB: far beyond any Pico (264 or 520 KB of SRAM), and still a bound on what a hostile model may allocate.
     const heapKb = integerOption(args, 'heap', DEFAULT_HEAP_BUDGET_BYTES / 1024, 1, 16 * 1024);
     const drive = stringOption(args, 'drive');
     const link = stringOption(args, 'link');
-    const pico = new VirtualPico({ drive: drive && resolve(drive), heapBytes: Math.round(heapKb * 1024), portLink: link && resolve(link) });
+    const maxMacs = integerOption(args, 'max-macs', DEFAULT_MAX_MACS, 1, Number.MAX_SAFE_INTEGER);
+    const pico = new VirtualPico({ drive: drive && resolve(drive), heapBytes: Math.round(heapKb * 1024), portLink: link && resolve(link), maxMacs });
     pico.on('error', (error: CpmlError) => io.err(`cpml sim: ${formatUserError(error)}\n`));
     const info = await pico.start();
     io.out(`Virtual Pico running: port ${info.port}, drive ${info.drive}\n`);
