@@ -156,7 +156,7 @@ describe('the virtual Pico: deploy, console, timings (code-server)', { skip: soc
       await wb.runCommand('CircuitPython ML: Deploy Model to Pico');
       const toast = await wb.notification('Cannot deploy broken.onnx; nothing was written to CIRCUITPY.');
       const message = (await toast.locator('.notification-list-item-message').textContent())!;
-      assert.match(message, /node '\/1\/Sigmoid' \(#1, Sigmoid\): operator Sigmoid is not supported by the firmware\. Remove the activation or use ReLU/, 'the refusal names the node and the fix');
+      assert.match(message, /nothing was written to CIRCUITPY\. Node '\/1\/Sigmoid' \(#1, Sigmoid\): operator Sigmoid is not supported by the firmware\. Remove the activation or use ReLU/, 'the refusal names the node and the fix');
       // The refusal comes from the plan, before anything is written: the drive is as it was.
       assert.deepEqual(snapshot(drive), before);
       // The program saved earlier still runs: no reload happened.
