@@ -9,7 +9,7 @@
 import { constants, promises as fsp, type BigIntStats } from 'node:fs';
 import { platform } from 'node:process';
 import { FileError } from '../errors.js';
-import { checkRegularFile, describeFsError, DEFAULT_MAX_FILE_BYTES, type ReadLimits } from '../files/readFileChecked.js';
+import { describeFsError, readFileCheckedAsync, type ReadLimits } from '../files/readFileChecked.js';
 import { quoted } from '../text/untrustedText.js';
 
 export type FileKind = 'file' | 'folder' | 'symbolic link' | 'FIFO' | 'character device' | 'block device' | 'socket' | 'unknown';
@@ -110,38 +110,17 @@ function toInfo(s: BigIntStats): FileInfo {
   };
 }
 
-/** O_NONBLOCK: opening a FIFO must not wait for a writer. O_NOFOLLOW: 0 where it does not exist (Windows). */
-const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
-const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
-
-async function readBounded(path: string, options: ReadOptions): Promise<Uint8Array> {
-  let handle: fsp.FileHandle | undefined;
-  try {
-    handle = await fsp.open(path, READ_FLAGS | (options.noFollow ? NO_FOLLOW : 0));
-    const stats = await handle.stat();
-    checkRegularFile(stats, path, options);
-    if (options.expect !== undefined && toInfo(await handle.stat({ bigint: true })).identity !== options.expect) {
-      throw new FileError(`${quoted(path, 500)} was replaced while it was being read`, path, 'Leave the folder alone during the deploy and deploy again');
-    }
-    // Read what is there, never past the limit (the file may grow meanwhile).
-    const max = options.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
-    const buffer = new Uint8Array(Math.min(stats.size, max));
-    let done = 0;
-    while (done < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, done, buffer.length - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return done === buffer.length ? buffer : buffer.slice(0, done);
-  } catch (error) {
-    if (error instanceof FileError) throw error;
-    if (options.noFollow && (code(error) === 'ELOOP' || code(error) === 'EMLINK')) {
-      throw new FileError(`${quoted(path, 500)} is a symbolic link: deploy does not read through links`, path, 'Replace the link with the file itself');
-    }
-    throw describeFsError(error, path, 'read');
-  } finally {
-    await handle?.close();
-  }
+/** A bounded read of a regular file; with `expect`, only of the file whose identity was seen before. */
+function readBounded(path: string, options: ReadOptions): Promise<Uint8Array> {
+  const { expect, ...limits } = options;
+  return readFileCheckedAsync(path, {
+    ...limits,
+    verify: expect === undefined ? undefined : (stats) => {
+      if (toInfo(stats).identity !== expect) {
+        throw new FileError(`${quoted(path, 500)} was replaced while it was being read`, path, 'Leave the folder alone during the deploy and deploy again');
+      }
+    },
+  });
 }
 
 export const nodeDeployFileSystem: DeployFileSystem = {

@@ -2,7 +2,7 @@
 // read, and only up to a size: a model path may as well be /dev/zero (which never ends), a FIFO
 // (whose open blocks until someone writes) or a 40 GB file. The file is opened without blocking
 // and checked with fstat on the open descriptor, so it cannot be swapped between check and read.
-import { closeSync, constants, fstatSync, openSync, readSync, promises as fsp, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, promises as fsp, type BigIntStats, type Stats } from 'node:fs';
 import { FileError } from '../errors.js';
 import { quoted } from '../text/untrustedText.js';
 
@@ -19,6 +19,13 @@ export interface ReadLimits {
   what?: string;
   /** The refusal of a file over maxBytes, when the reason deserves better words than a number. */
   tooLarge?: (size: number, max: number) => FileError;
+}
+
+export interface AsyncReadOptions extends ReadLimits {
+  /** Refuse a symbolic link at the path itself instead of following it (O_NOFOLLOW). */
+  noFollow?: boolean;
+  /** Checks the file actually opened (its fstat): throws when it is not the one checked before (swapped meanwhile). */
+  verify?: (stats: BigIntStats) => void;
 }
 
 export function describeFsError(error: unknown, path: string, verb: string): FileError {
@@ -93,14 +100,19 @@ export function readFileChecked(path: string, limits: ReadLimits = {}): Uint8Arr
   }
 }
 
-/** readFileChecked for async callers (deploy): the same checks, without blocking the thread. */
-export async function readFileCheckedAsync(path: string, limits: ReadLimits = {}): Promise<Uint8Array> {
+/**
+ * readFileChecked for async callers (deploy): the same checks without blocking the thread, and
+ * optionally no symbolic link followed and the opened file verified against an earlier look.
+ */
+export async function readFileCheckedAsync(path: string, options: AsyncReadOptions = {}): Promise<Uint8Array> {
   let handle: fsp.FileHandle | undefined;
   try {
-    handle = await fsp.open(path, OPEN_FLAGS);
+    handle = await fsp.open(path, OPEN_FLAGS | (options.noFollow ? constants.O_NOFOLLOW ?? 0 : 0));
     const stats = await handle.stat();
-    checkRegularFile(stats, path, limits);
-    const buffer = new Uint8Array(stats.size);
+    checkRegularFile(stats, path, options);
+    options.verify?.(await handle.stat({ bigint: true }));
+    // Read what is there, never past the limit (the file may grow meanwhile).
+    const buffer = new Uint8Array(Math.min(stats.size, options.maxBytes ?? DEFAULT_MAX_FILE_BYTES));
     let done = 0;
     while (done < buffer.length) {
       const { bytesRead } = await handle.read(buffer, done, buffer.length - done, done);
@@ -110,6 +122,10 @@ export async function readFileCheckedAsync(path: string, limits: ReadLimits = {}
     return done === buffer.length ? buffer : buffer.slice(0, done);
   } catch (error) {
     if (error instanceof FileError) throw error;
+    const code = (error as NodeJS.ErrnoException)?.code;
+    if (options.noFollow && (code === 'ELOOP' || code === 'EMLINK')) {
+      throw new FileError(`${quoted(path, 500)} is a symbolic link, which is not read through here`, path, 'Replace the link with the file itself');
+    }
     throw describeFsError(error, path, 'read');
   } finally {
     await handle?.close();
