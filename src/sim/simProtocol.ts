@@ -147,19 +147,12 @@ export class FrameReader {
     return frames;
   }
 
-  /** The first n buffered bytes, joined into the first chunk. */
+  /** The first n buffered bytes (joined into the first chunk, left in the buffer). */
   private peek(n: number): Uint8Array {
     if (this.chunks[0].length < n) {
-      const joined = new Uint8Array(n);
-      let at = 0;
-      while (at < n) {
-        const chunk = this.chunks.shift()!;
-        const used = Math.min(chunk.length, n - at);
-        joined.set(chunk.subarray(0, used), at);
-        at += used;
-        if (used < chunk.length) this.chunks.unshift(chunk.subarray(used));
-      }
+      const joined = this.take(n);
       this.chunks.unshift(joined);
+      this.buffered += n;
     }
     return this.chunks[0].subarray(0, n);
   }
