@@ -107,6 +107,8 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
   private vm?: Vm;
   private reloadTimer?: NodeJS.Timeout;
   private interruptTimer?: NodeJS.Timeout;
+  /** The Ctrl-C the interrupt timer waits for the VM to take (or a later one). */
+  private interruptTimerSeq = 0;
   /** "Press any key…" waits until a pending auto-reload has happened, as the firmware does. */
   private pressAnyKeyDue = false;
   private readonly connections = new Set<Connection>();
@@ -191,6 +193,7 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
     for (const connection of connections) for (const listener of connection.closed) listener();
     await Promise.all([this.stopVm(), this.relay?.dispose()]);
     if (this.controlFd !== undefined) closeSync(this.controlFd);
+    this.controlFd = undefined;
     if (this.workDir) rmSync(this.workDir, { recursive: true, force: true });
     this.removeAllListeners();
   }
@@ -353,6 +356,7 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
     // Whatever the program waits to print, it may print now: its traceback must get out.
     vm.process.acknowledge();
     if (this.interruptTimer) return;
+    this.interruptTimerSeq = this.interruptSeq;
     this.interruptTimer = setTimeout(() => {
       this.interruptTimer = undefined;
       // Still running and the interrupt was never taken: a loop that calls nothing. End its VM.
@@ -479,7 +483,8 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
         });
         break;
       case 'interrupted':
-        if (message.seq === this.interruptSeq) {
+        // Taking that Ctrl-C or a later one shows the VM responds.
+        if (((message.seq - this.interruptTimerSeq) | 0) >= 0) {
           clearTimeout(this.interruptTimer);
           this.interruptTimer = undefined;
         }

@@ -29,6 +29,8 @@ export class VmProcess extends EventEmitter<VmEvents> {
   private unacknowledged = 0;
   private killed = false;
   private finished = false;
+  /** Why the supervisor ended it, when that was not asked for (a broken frame). */
+  private brokenBy?: string;
   /** The VM's own diagnostics (not console output), the last few, for when it fails. */
   private logTail = '';
 
@@ -51,7 +53,7 @@ export class VmProcess extends EventEmitter<VmEvents> {
       this.child.once('exit', (code, signal) => {
         void socketClosed.then(() => {
           resolve();
-          const why = this.killed || (this.finished && code === 0) ? '' : this.describeExit(code, signal);
+          const why = this.brokenBy ?? (this.killed || (this.finished && code === 0) ? '' : this.describeExit(code, signal));
           this.emit('exit', why);
         });
       });
@@ -113,8 +115,8 @@ export class VmProcess extends EventEmitter<VmEvents> {
     try {
       frames = this.reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     } catch (error) {
-      this.logTail = `it sent a broken frame (${(error as Error).message})`;
-      void this.kill().then(() => this.emit('exit', this.logTail));
+      this.brokenBy = `it sent a broken frame (${(error as Error).message})`;
+      void this.kill();
       return;
     }
     for (const { type, payload } of frames) {

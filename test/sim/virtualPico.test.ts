@@ -103,6 +103,8 @@ describe('virtual Pico on its pseudo-terminal', { skip: NO_PTY }, () => {
     await board.waitForState('running');
     await board.waitForOutput('spinning');
     const con = await openConsole(board.info.port!, cleanups);
+    // Well into the loop (a Ctrl-C that arrives while print() still runs is taken there, as it should be).
+    await sleep(200);
     await con.session.sendCtrlC();
     await con.waitForText('Press any key to enter the REPL. Use CTRL-D to reload.\n');
     // ("spinning" may or may not reach the port: it was printed before the port was opened.)
