@@ -38,7 +38,7 @@ export function stringList(args: ParsedArgs, name: string): string[] {
 export function integerOption(args: ParsedArgs, name: string, fallback: number, min: number, max: number): number {
   const text = stringOption(args, name);
   if (text === undefined) return fallback;
-  const n = /^[+-]?\d{1,16}$/.test(text.trim()) ? Number(text) : NaN;
+  const n = /^[+-]?\d{1,16}$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${quoted(text, 40)}`);
   }
@@ -53,4 +53,16 @@ export function numberOption(args: ParsedArgs, name: string, fallback: number, c
     throw new UsageError(`--${name} must be ${what}, got ${quoted(text, 40)}`);
   }
   return n;
+}
+
+/**
+ * Largest heap any command accepts, in KB: far beyond every Pico (264 or 520 KB of SRAM), and
+ * still a bound on what a hostile model may make the host engine allocate.
+ */
+export const MAX_HEAP_KB = 16 * 1024;
+
+/** --heap KB: a positive number of kilobytes up to MAX_HEAP_KB; returns bytes. */
+export function heapOption(args: ParsedArgs, fallbackKb: number): number {
+  const kb = numberOption(args, 'heap', fallbackKb, (n) => n > 0 && n <= MAX_HEAP_KB, `a positive number of kilobytes, at most ${MAX_HEAP_KB}`);
+  return Math.round(kb * 1024);
 }

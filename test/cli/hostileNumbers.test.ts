@@ -64,7 +64,7 @@ describe('blobs that overflow the firmware\'s 32-bit size arithmetic', () => {
     const blob = file(tmp(), 'wrap.bin', wrappingFlattenBlob());
     const drive = makeDrive('print("mine")\n');
     const before = snapshot(drive);
-    const r = await cpml('deploy', blob, '--drive', drive, '--heap', '100000000');
+    const r = await cpml('deploy', blob, '--drive', drive, '--heap', '16384');
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /wrap\.bin must not be deployed: layer 0: would crash the board: scratch buffers/);
     assert.deepEqual(snapshot(drive), before);

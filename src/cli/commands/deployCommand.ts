@@ -5,7 +5,7 @@ import { DeployError } from '../../core/deploy/deployErrors.js';
 import { executeDeploy, type DeployResult, type DeployStep } from '../../core/deploy/executeDeploy.js';
 import { planDeploy, type DeployPlan } from '../../core/deploy/planDeploy.js';
 import { UsageError } from '../cliIo.js';
-import { numberOption, stringOption, type CommandSpec } from '../commandSpec.js';
+import { heapOption, stringOption, type CommandSpec } from '../commandSpec.js';
 import { formatBytes, formatMs } from '../format.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -37,7 +37,7 @@ export const deployCommand: CommandSpec = {
   },
   async run(args, io) {
     if (args.positionals.length !== 1) throw new UsageError('deploy takes exactly one model file');
-    const heapKb = numberOption(args, 'heap', DEFAULT_HEAP_BUDGET_BYTES / 1024, (n) => n > 0, 'a positive number of kilobytes');
+    const heapBudgetBytes = heapOption(args, DEFAULT_HEAP_BUDGET_BYTES / 1024);
     const json = args.values.json === true;
     const drive = stringOption(args, 'drive') ?? onlyDrive();
     // Ctrl-C (or a kill, or the terminal closing): stop between files, before anything is
@@ -56,7 +56,7 @@ export const deployCommand: CommandSpec = {
         model: args.positionals[0],
         drive,
         samples: stringOption(args, 'samples'),
-        heapBudgetBytes: Math.round(heapKb * 1024),
+        heapBudgetBytes,
         keepLoaded: args.values['keep-loaded'] === true,
         force: args.values.force === true,
       });

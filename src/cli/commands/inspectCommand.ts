@@ -4,7 +4,8 @@ import { formatShape } from '../../core/blob/blobFormat.js';
 import { formatDuration } from '../../core/engine/computeBudget.js';
 import { modelReportFor, readModelFile } from '../../core/modelFile.js';
 import { UsageError } from '../cliIo.js';
-import { numberOption, type CommandSpec } from '../commandSpec.js';
+import { DEFAULT_HEAP_BUDGET_BYTES } from '../../core/analysis/memoryPlan.js';
+import { heapOption, type CommandSpec } from '../commandSpec.js';
 import { formatBytes, formatCount, formatMs, formatTable } from '../format.js';
 
 export const inspectCommand: CommandSpec = {
@@ -19,8 +20,8 @@ export const inspectCommand: CommandSpec = {
   options: { heap: { type: 'string' }, json: { type: 'boolean' } },
   run(args, io) {
     if (args.positionals.length !== 1) throw new UsageError('inspect takes exactly one model file');
-    const heapKb = numberOption(args, 'heap', 150, (n) => n > 0, 'a positive number of kilobytes');
-    const report = modelReportFor(readModelFile(args.positionals[0]), Math.round(heapKb * 1024));
+    const heapBudgetBytes = heapOption(args, DEFAULT_HEAP_BUDGET_BYTES / 1024);
+    const report = modelReportFor(readModelFile(args.positionals[0]), heapBudgetBytes);
     io.out(args.values.json ? jsonForTerminal(report) + '\n' : renderReport(report));
     return report.errors.length ? 1 : 0;
   },

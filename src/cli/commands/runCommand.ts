@@ -5,14 +5,13 @@ import { argmaxOrNull, countNonFinite, describeNonFinite } from '../../core/engi
 import { readModelInput } from '../../core/engine/readModelInput.js';
 import { readModelFile } from '../../core/modelFile.js';
 import { UsageError } from '../cliIo.js';
-import { integerOption, numberOption, stringList, type CommandSpec } from '../commandSpec.js';
+import { heapOption, integerOption, MAX_HEAP_KB, stringList, type CommandSpec } from '../commandSpec.js';
 import { formatFloat32 } from '../format.js';
 
 /**
  * Largest --heap: 16 MB, twice the RAM of the biggest RP2350 board (8 MB of PSRAM). The host
  * engine really allocates the scratch buffers, so this also bounds what a run can allocate.
  */
-const MAX_HEAP_KB = 16 * 1024;
 
 export const runCommand: CommandSpec = {
   name: 'run',
@@ -35,9 +34,9 @@ export const runCommand: CommandSpec = {
     if (args.positionals.length !== 1) throw new UsageError('run takes exactly one model file');
     const inputs = stringList(args, 'input');
     if (!inputs.length) throw new UsageError('run needs --input FILE');
-    const heapKb = numberOption(args, 'heap', HOST_HEAP_BYTES / 1024, (n) => n > 0 && n <= MAX_HEAP_KB, `a positive number of kilobytes, at most ${MAX_HEAP_KB}`);
+    const heapBytes = heapOption(args, HOST_HEAP_BYTES / 1024);
     const maxMacs = integerOption(args, 'max-macs', DEFAULT_MAX_MACS, 1, Number.MAX_SAFE_INTEGER);
-    const model = loadModel(readModelFile(args.positionals[0]).blob, { heapBytes: Math.round(heapKb * 1024) });
+    const model = loadModel(readModelFile(args.positionals[0]).blob, { heapBytes });
     assertWithinComputeBudget(model.blob.records, maxMacs);
     // Every input is checked before the first runs: a wrong one is named, and nothing is printed.
     const files = inputs.map((path) => ({ path, bytes: readModelInput(path, model.inputElements) }));

@@ -19,14 +19,19 @@ export interface ReadLimits {
   what?: string;
   /** The refusal of a file over maxBytes, when the reason deserves better words than a number. */
   tooLarge?: (size: number, max: number) => FileError;
-}
-
-export interface AsyncReadOptions extends ReadLimits {
   /** Refuse a symbolic link at the path itself instead of following it (O_NOFOLLOW). */
   noFollow?: boolean;
-  /** Checks the file actually opened (its fstat): throws when it is not the one checked before (swapped meanwhile). */
-  verify?: (stats: BigIntStats) => void;
+  /** Checks the file actually opened (its fstat, and the open descriptor): throws when it is not the one checked before (swapped meanwhile). */
+  verify?: (stats: BigIntStats, fd: number) => void;
 }
+
+function linkRefused(error: unknown, path: string, limits: ReadLimits): FileError | undefined {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  if (!limits.noFollow || (code !== 'ELOOP' && code !== 'EMLINK')) return undefined;
+  return new FileError(`${quoted(path, 500)} is a symbolic link, which is not read through here`, path, 'Replace the link with the file itself');
+}
+
+const openFlags = (limits: ReadLimits) => OPEN_FLAGS | (limits.noFollow ? constants.O_NOFOLLOW ?? 0 : 0);
 
 export function describeFsError(error: unknown, path: string, verb: string): FileError {
   const code = (error as NodeJS.ErrnoException)?.code;
@@ -73,9 +78,10 @@ export function checkRegularFile(stats: Stats, path: string, limits: ReadLimits 
 export function readFileChecked(path: string, limits: ReadLimits = {}): Uint8Array {
   let fd: number | undefined;
   try {
-    fd = openSync(path, OPEN_FLAGS);
+    fd = openSync(path, openFlags(limits));
     const stats = fstatSync(fd);
     checkRegularFile(stats, path, limits);
+    limits.verify?.(fstatSync(fd, { bigint: true }), fd);
     // The size may change while reading: read what is there, never past the limit.
     const max = limits.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
     let buffer = new Uint8Array(stats.size);
@@ -94,7 +100,7 @@ export function readFileChecked(path: string, limits: ReadLimits = {}): Uint8Arr
     return done === buffer.length ? buffer : buffer.slice(0, done);
   } catch (error) {
     if (error instanceof FileError) throw error;
-    throw describeFsError(error, path, 'read');
+    throw linkRefused(error, path, limits) ?? describeFsError(error, path, 'read');
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -104,13 +110,13 @@ export function readFileChecked(path: string, limits: ReadLimits = {}): Uint8Arr
  * readFileChecked for async callers (deploy): the same checks without blocking the thread, and
  * optionally no symbolic link followed and the opened file verified against an earlier look.
  */
-export async function readFileCheckedAsync(path: string, options: AsyncReadOptions = {}): Promise<Uint8Array> {
+export async function readFileCheckedAsync(path: string, options: ReadLimits = {}): Promise<Uint8Array> {
   let handle: fsp.FileHandle | undefined;
   try {
-    handle = await fsp.open(path, OPEN_FLAGS | (options.noFollow ? constants.O_NOFOLLOW ?? 0 : 0));
+    handle = await fsp.open(path, openFlags(options));
     const stats = await handle.stat();
     checkRegularFile(stats, path, options);
-    options.verify?.(await handle.stat({ bigint: true }));
+    options.verify?.(await handle.stat({ bigint: true }), handle.fd);
     // Read what is there, never past the limit (the file may grow meanwhile).
     const buffer = new Uint8Array(Math.min(stats.size, options.maxBytes ?? DEFAULT_MAX_FILE_BYTES));
     let done = 0;
@@ -122,11 +128,7 @@ export async function readFileCheckedAsync(path: string, options: AsyncReadOptio
     return done === buffer.length ? buffer : buffer.slice(0, done);
   } catch (error) {
     if (error instanceof FileError) throw error;
-    const code = (error as NodeJS.ErrnoException)?.code;
-    if (options.noFollow && (code === 'ELOOP' || code === 'EMLINK')) {
-      throw new FileError(`${quoted(path, 500)} is a symbolic link, which is not read through here`, path, 'Replace the link with the file itself');
-    }
-    throw describeFsError(error, path, 'read');
+    throw linkRefused(error, path, options) ?? describeFsError(error, path, 'read');
   } finally {
     await handle?.close();
   }
