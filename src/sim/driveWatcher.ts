@@ -5,6 +5,7 @@
 // and a cheap poll (names, sizes, times, inodes) catches whatever the watchers miss.
 import { lstatSync, readdirSync, watch, type FSWatcher } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { quoted } from '../core/text/untrustedText.js';
 
 /** How often the poll compares the drive with its last snapshot. */
 export const DRIVE_POLL_MS = 1000;
@@ -19,6 +20,7 @@ export class DriveWatcher {
   private poller?: NodeJS.Timeout;
   private rescan?: NodeJS.Timeout;
   private closed = false;
+  private gone = false;
 
   /** `onChange(name)`: something under the drive changed; `name` is its path inside the drive ('/'-separated). */
   constructor(private readonly root: string, private readonly onChange: (name: string) => void, private readonly onError: (message: string) => void) {}
@@ -36,6 +38,20 @@ export class DriveWatcher {
     clearTimeout(this.rescan);
     for (const watcher of this.watchers.values()) watcher.close();
     this.watchers.clear();
+  }
+
+  /** Says once that the drive folder itself went away (deleted, moved, replaced by a link), and once that it is back. */
+  private rootThere(): boolean {
+    let there: boolean;
+    try {
+      there = lstatSync(this.root).isDirectory();
+    } catch {
+      there = false;
+    }
+    if (!there && !this.gone) this.onError(`the drive folder ${quoted(this.root, 300)} is gone (deleted or moved); programs see an empty drive until it is back`);
+    if (there && this.gone) this.onChange('');
+    this.gone = !there;
+    return there;
   }
 
   /** Name, type, size, time and inode of everything under the drive (symlinks as links, not followed). */
@@ -107,6 +123,7 @@ export class DriveWatcher {
 
   private poll(): void {
     if (this.closed) return;
+    if (!this.rootThere()) return;
     const now = this.scan();
     const changed: string[] = [];
     for (const [path, sig] of now) if (this.snapshot.get(path) !== sig) changed.push(path);

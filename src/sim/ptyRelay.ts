@@ -110,9 +110,12 @@ export class PtyRelay extends EventEmitter<RelayEvents> {
       throw new PtyUnavailableError(process.platform === 'win32' ? 'Windows has no pseudo-terminals for the virtual Pico\'s serial port' : 'neither socat nor python3 is installed', NO_PTY_HINT);
     }
     claimPortLink(link);
+    // A process group of its own: a Ctrl-C in the terminal that runs cpml sim is for cpml, which
+    // then stops the helper (it also ends by itself when our end of its stdin closes).
+    const options = { stdio: ['pipe', 'pipe', 'pipe'] as ('pipe')[], detached: true };
     const child = kind === 'socat'
-      ? spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${link}`, 'STDIO'], { stdio: ['pipe', 'pipe', 'pipe'] })
-      : spawn('python3', ['-c', PYTHON_RELAY, link], { stdio: ['pipe', 'pipe', 'pipe'] });
+      ? spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${link}`, 'STDIO'], options)
+      : spawn('python3', ['-c', PYTHON_RELAY, link], options);
     const ready = kind === 'socat' ? 'starting data transfer loop' : 'relaying ';
     await new Promise<void>((resolve, reject) => {
       let log = '';

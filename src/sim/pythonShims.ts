@@ -11,6 +11,7 @@
 // errors with codes ("E" + "ValueError:message") and these modules raise them. Their frames are
 // dropped from tracebacks by consoleFilter.ts, so a traceback names the program's line as on the
 // board.
+import { errnoTableForPython } from './boardErrno.js';
 import { DEVICE_PATH } from './hostDevice.js';
 import { CHIP, CP_DATE, CP_VERSION, BOARD_NAME } from './simProtocol.js';
 
@@ -26,8 +27,8 @@ export const HARDWARE_MODULES = [
 const hardwareStub = (name: string) =>
   `raise ImportError("no module named '${name}' (the virtual Pico has no hardware pins; run code that uses ${name} on a real board)")\n`;
 
-/** Python errno values of Emscripten's file system (WASI numbering) → the board's (newlib, Linux numbering). */
-const ERRNO_MAP = '{44: 2, 20: 17, 54: 20, 31: 21, 2: 13, 28: 22, 51: 28, 69: 30, 55: 39, 8: 9, 63: 1, 29: 5, 37: 36, 10: 16, 43: 19}';
+/** Python errno values of Emscripten's file system (WASI numbering) → the board's. */
+const ERRNO_MAP = errnoTableForPython();
 
 const HOST = `# The host, as bytes through the virtual board's device file (hostDevice.ts lists the ops).
 _dev = open("${DEVICE_PATH}", "r+b")
@@ -219,7 +220,8 @@ _real_open = builtins.open
 
 
 def _system(path):
-    return isinstance(path, str) and (path.startswith("/proc/") or path.startswith("/dev/"))
+    # Only the virtual board's device files may be opened for writing (nothing else is kept).
+    return isinstance(path, str) and path.startswith("/dev/")
 
 
 def open(file, mode="r", *args, **kwargs):
@@ -277,16 +279,18 @@ builtins.input = input
 
 # MicroPython's bridges to JavaScript do not exist on a board (and are cut on the host side anyway).
 _HOST_BRIDGES = ("js", "jsffi")
-_real_import = builtins.__import__
 
 
-def _import(name, *args, **kwargs):
-    if name.split(".")[0] in _HOST_BRIDGES:
-        raise ImportError("no module named '%s'" % name)
-    return _real_import(name, *args, **kwargs)
+def _guard(real):
+    def __import__(name, *args, **kwargs):
+        if name.split(".")[0] in _HOST_BRIDGES:
+            raise ImportError("no module named '%s'" % name)
+        return real(name, *args, **kwargs)
+    return __import__
 
 
-builtins.__import__ = _import
+builtins.__import__ = _guard(builtins.__import__)
+del _guard
 for _name in _HOST_BRIDGES:
     sys.modules.pop(_name, None)
 
@@ -296,7 +300,10 @@ def run(path):
     scope = __main__.__dict__
     scope["__file__"] = path
     try:
-        f = _real_open(path)
+        try:
+            f = _real_open(path)
+        except OSError as e:
+            raise OSError(_ERRNO.get(e.errno, e.errno)) from None
         try:
             source = f.read()
         finally:

@@ -33,6 +33,30 @@ interface EmscriptenFs extends DeviceFs {
   rmdir(path: string): void;
   writeFile(path: string, data: string | Uint8Array): void;
   readFile(path: string): Uint8Array;
+  write(stream: { node: { mode: number } }, ...args: unknown[]): number;
+  doTruncate(...args: unknown[]): void;
+  isChrdev(mode: number): boolean;
+  ErrnoError: new (errno: number) => Error;
+}
+
+/** WASI's EROFS. */
+const EROFS = 69;
+
+/**
+ * Once the drive and the shims are in place, nothing writes files: the drive is read-only to
+ * programs (as CIRCUITPY is while a computer has it mounted), and whatever a program wrote
+ * elsewhere (under /proc, or through the unguarded open) would be kept in this process's memory,
+ * outside every cap. Devices — the console, /dev/cpml — still take writes.
+ */
+function freezeFiles(fs: EmscriptenFs): void {
+  const write = fs.write.bind(fs);
+  fs.write = (stream, ...args) => {
+    if (!fs.isChrdev(stream.node.mode)) throw new fs.ErrnoError(EROFS);
+    return write(stream, ...args);
+  };
+  fs.doTruncate = () => {
+    throw new fs.ErrnoError(EROFS);
+  };
 }
 
 interface MicroPython {
@@ -253,6 +277,7 @@ async function main(): Promise<void> {
   device.install(mp.FS);
   mp.FS.mkdir(SHIM_DIR);
   for (const [name, text] of Object.entries(shimFiles())) mp.FS.writeFile(`${SHIM_DIR}/${name}`, text);
+  freezeFiles(mp.FS);
   mp.runPython(`__import__("sys").path.append(${JSON.stringify(SHIM_DIR)})\n__import__("_cpml_boot")`);
 
   if (start.mode.kind === 'run') {

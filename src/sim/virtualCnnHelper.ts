@@ -6,10 +6,9 @@ import { estimateLatency } from '../core/analysis/latencyModel.js';
 import { assertWithinComputeBudget, ComputeBudgetError } from '../core/engine/computeBudget.js';
 import { loadModel, performInference, type LoadedModel } from '../core/engine/firmwareEngine.js';
 import { CpmlError, FirmwareError, formatUserError } from '../core/errors.js';
+import { boardErrno } from './boardErrno.js';
 import type { VirtualClock } from './virtualClock.js';
 
-/** Emscripten's errno numbers (WASI) → the board's, for OSError. */
-const ERRNO: Record<number, number> = { 44: 2, 20: 17, 54: 20, 31: 21, 2: 13, 28: 22, 51: 28, 69: 30, 55: 39, 8: 9, 63: 1, 29: 5 };
 
 /** An exception for the Python side to raise: its type and message. */
 export class PythonRaise extends Error {
@@ -53,8 +52,7 @@ export class VirtualCnnHelper {
     try {
       bytes = this.options.readFile(path);
     } catch (error) {
-      const errno = (error as { errno?: number }).errno;
-      throw new PythonRaise('OSError', String(errno !== undefined ? ERRNO[errno] ?? errno : 5));
+      throw new PythonRaise('OSError', String(boardErrno((error as { errno?: number }).errno)));
     }
     try {
       const loaded = loadModel(bytes, { heapBytes: this.options.heapBytes });

@@ -2,7 +2,7 @@
 // firmware writes it, so board discovery recognises the folder) and the snapshot of its files
 // that each MicroPython VM starts from.
 import { createHash } from 'node:crypto';
-import { accessSync, closeSync, constants, lstatSync, mkdtempSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, statSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, type BigIntStats, lstatSync, mkdtempSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { CpmlError } from '../core/errors.js';
@@ -70,7 +70,9 @@ function systemFolder(real: string): boolean {
   const temp = realOr(tmpdir());
   if (dirname(real) === real || real === home || real === temp) return true;
   if (process.platform === 'win32') return /^[a-z]:\\(windows|program files( \(x86\))?|programdata|users)(\\|$)/i.test(real) && !real.toLowerCase().startsWith(home.toLowerCase() + sep);
-  return /^\/(bin|boot|dev|etc|lib|lib32|lib64|opt|proc|root|run|sbin|srv|sys|usr|var|System|Library|Applications|Users|home|private)(\/|$)/.test(real)
+  // Every folder right under / (/media, /mnt, /lost+found, /snap …) and the folders drives are mounted in.
+  if (dirname(real) === '/' || /^\/(media|run\/media)\/[^/]+$/.test(real)) return true;
+  return /^\/(bin|boot|dev|etc|lib|lib32|lib64|nix|opt|proc|root|run|sbin|snap|srv|sys|usr|var|System|Library|Applications|Users|home|private)(\/|$)/.test(real)
     && !real.startsWith(home + sep) && !real.startsWith(temp + sep) && !real.startsWith(realOr('/tmp') + sep);
 }
 
@@ -138,9 +140,12 @@ export interface DriveEntry {
 export function readDriveFiles(drive: string): DriveEntry[] {
   const entries: DriveEntry[] = [];
   let total = 0;
+  const root = realOr(drive);
   const visit = (dir: string) => {
     let names: string[];
     try {
+      // The folder must still be the drive's (not swapped for a link since it was listed).
+      if (!isInside(root, realpathSync(dir))) return;
       names = readdirSync(dir).sort();
     } catch {
       return;
@@ -151,7 +156,7 @@ export function readDriveFiles(drive: string): DriveEntry[] {
       let stats;
       try {
         // Not followed: a symbolic link (which a FAT drive cannot hold) could lead anywhere on this computer.
-        stats = lstatSync(full);
+        stats = lstatSync(full, { bigint: true });
       } catch {
         continue;
       }
@@ -160,13 +165,10 @@ export function readDriveFiles(drive: string): DriveEntry[] {
         entries.push({ path });
         visit(full);
       } else if (stats.isFile()) {
-        total += stats.size;
+        total += Number(stats.size);
         if (total > MAX_DRIVE_BYTES) throw tooBig(drive, `more than ${MAX_DRIVE_BYTES / 1024 / 1024} MB`);
-        try {
-          entries.push({ path, data: readFileChecked(full, { maxBytes: MAX_DRIVE_BYTES - total + stats.size, what: 'drive file' }) });
-        } catch {
-          // Gone, unreadable or replaced between the listing and the read.
-        }
+        const data = readDriveFile(root, full, stats, MAX_DRIVE_BYTES - total + Number(stats.size));
+        if (data) entries.push({ path, data });
       }
     }
   };
@@ -174,6 +176,37 @@ export function readDriveFiles(drive: string): DriveEntry[] {
   return entries;
 }
 
+const isInside = (root: string, real: string) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
+
+/**
+ * The file a listing found at `full` (with `seen`, its lstat then), if it is still that file and
+ * inside the drive whose real path is `root`: a name swapped for a link (or a folder above it
+ * swapped) between the look and the open is not read. undefined when it is gone, unreadable or
+ * swapped.
+ */
+export function readDriveFile(root: string, full: string, seen: BigIntStats, maxBytes: number): Uint8Array | undefined {
+  try {
+    return readFileChecked(full, {
+      maxBytes, what: 'drive file', noFollow: true,
+      verify: (opened, fd) => {
+        if (opened.dev !== seen.dev || opened.ino !== seen.ino || !isInside(root, openedPath(fd) ?? realpathSync(full))) throw new Error('swapped');
+      },
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The path the kernel has for an open file (Linux); undefined where it cannot tell. */
+function openedPath(fd: number): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
+}
+
 function tooBig(drive: string, what: string): CpmlError {
-  return new CpmlError(`the drive folder ${drive} holds ${what}; a Pico's CIRCUITPY drive holds about 1 MB`, 'Give the virtual Pico a folder of its own with --drive');
+  return new CpmlError(`the drive folder ${quoted(drive, 300)} holds ${what}; a Pico's CIRCUITPY drive holds about 1 MB`, 'Give the virtual Pico a folder of its own with --drive');
 }

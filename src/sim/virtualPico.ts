@@ -11,7 +11,7 @@
 // The console is reachable through the pseudo-terminal `port` (serialport opens it like a
 // board) and in-process: connect() or `openPort` (a PortOpener for SerialSession).
 import { EventEmitter } from 'node:events';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_HEAP_BUDGET_BYTES } from '../core/analysis/memoryPlan.js';
@@ -89,6 +89,14 @@ const NOT_A_CHANGE = new Set([BOOT_OUT, '.cpml-deploy.lock']);
 interface Vm {
   process: VmProcess;
   mode: VmMode;
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export class VirtualPico extends EventEmitter<PicoEvents> {
@@ -273,7 +281,8 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
   /** run_code_py: the program, or straight to "Code done running." when there is none. */
   private runCode(): void {
     if (this.current === 'disposed') return;
-    const file = PROGRAM_FILES.find((name) => existsSync(join(this.drive, name)));
+    // A regular file, as on the board's FAT drive (a folder or a link named code.py is not a program).
+    const file = PROGRAM_FILES.find((name) => isRegularFile(join(this.drive, name)));
     if (!file) {
       this.programEnded(undefined);
       return;

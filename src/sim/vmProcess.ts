@@ -20,6 +20,12 @@ interface VmEvents {
 }
 
 const decoder = new TextDecoder();
+/**
+ * Typed bytes queued for a VM that is not reading them (a program that never reads its input)
+ * beyond this are dropped, as a board's full input buffer drops them: a flood of keys must not
+ * fill this computer's memory. (The socket's own buffer holds about as much again.)
+ */
+const MAX_INPUT_BACKLOG_BYTES = 64 * 1024;
 
 export class VmProcess extends EventEmitter<VmEvents> {
   private readonly child: ChildProcess;
@@ -83,8 +89,11 @@ export class VmProcess extends EventEmitter<VmEvents> {
     this.send(TO_VM.go);
   }
 
-  input(bytes: Uint8Array, sent?: () => void): void {
+  /** Typed bytes; false when they were dropped (the VM is not reading its input). */
+  input(bytes: Uint8Array, sent?: () => void): boolean {
+    if (this.socket.writableLength > MAX_INPUT_BACKLOG_BYTES) return false;
     this.send(TO_VM.input, bytes, sent);
+    return true;
   }
 
   interrupt(seq: number): void {

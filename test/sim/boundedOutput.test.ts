@@ -1,6 +1,7 @@
 // A program's output goes out like a USB CDC port's: when nobody reads the port, the program
 // waits (this computer's memory does not fill), Ctrl-C still stops it, and nothing blames the
-// program for memory it did not take. When the port is read, every byte arrives, in order.
+// program for memory it did not take. When the port is read, every byte arrives, in order. And
+// what is typed at a program that does not read is dropped beyond a board's buffer, not kept.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { NO_PTY, openConsole, sleep, startBoard } from './simHarness.js';
@@ -43,5 +44,23 @@ describe('virtual Pico output is bounded like a USB serial port', { skip: NO_PTY
     const numbers = con.log.lines.filter((l) => /^\d+ y+$/.test(l)).map((l) => Number(l.split(' ')[0]));
     assert.equal(numbers.length, lines);
     assert.ok(numbers.every((n, i) => n === i), 'in order, none lost');
+  });
+});
+
+describe('virtual Pico input is bounded like a board\'s', () => {
+  it('drops what a program that never reads is sent beyond its buffer (100 MB typed, memory flat), and still takes Ctrl-C', async () => {
+    const board = await startBoard({ 'code.py': 'import time\nwhile True:\n    time.monotonic()\n' }, { pty: false }, cleanups);
+    await board.waitForState('running');
+    await sleep(300);
+    const chunk = new Uint8Array(1024 * 1024).fill(0x61);
+    const rssBefore = process.memoryUsage.rss();
+    for (let i = 0; i < 100; i++) {
+      board.pico.input(chunk);
+      await sleep(5);
+    }
+    assert.ok(process.memoryUsage.rss() - rssBefore < 100 * 1024 * 1024, `host memory grew by ${Math.round((process.memoryUsage.rss() - rssBefore) / 1e6)} MB`);
+    board.pico.input('\x03');
+    await board.waitForState('waiting', 5000);
+    assert.match(board.output(), /KeyboardInterrupt/);
   });
 });

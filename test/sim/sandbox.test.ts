@@ -55,13 +55,15 @@ describe('virtual Pico sandbox: the program reaches nothing but its drive', () =
         ['import js', '__import__("js")'],
         ['import jsffi', '__import__("jsffi")'],
         ['js process', `__import__("js").process.getBuiltinModule("child_process").${shell}`],
-        ['raw js', `__import__("_cpml_boot")._real_import("js").process.getBuiltinModule("child_process").${shell}`],
-        ['raw js globalThis', '__import__("_cpml_boot")._real_import("js").globalThis'],
-        ['raw js new', '__import__("_cpml_boot")._real_import("js").Function.new("return process")'],
-        ['to_js', '__import__("_cpml_boot")._real_import("jsffi").to_js({"a": 1})'],
-        ['to_js constructor', '__import__("_cpml_boot")._real_import("jsffi").to_js([1]).constructor'],
-        ['create_proxy', '__import__("_cpml_boot")._real_import("jsffi").create_proxy(print)'],
-        ['JsProxy', '__import__("_cpml_boot")._real_import("jsffi").JsProxy(0)'],
+        ['no way round the guard', '__import__("_cpml_boot")._real_import'],
+        // Past the guard: a fresh import machinery (del builtins.__import__) gets the modules themselves.
+        ['raw js', `(delattr(__import__("builtins"), "__import__"), __import__("js"))[1].process.getBuiltinModule("child_process").${shell}`],
+        ['raw js globalThis', '__import__("js").globalThis'],
+        ['raw js new', '__import__("js").Function.new("return process")'],
+        ['to_js', '__import__("jsffi").to_js({"a": 1})'],
+        ['to_js constructor', '__import__("jsffi").to_js([1]).constructor'],
+        ['create_proxy', '__import__("jsffi").create_proxy(print)'],
+        ['JsProxy', '__import__("jsffi").JsProxy(0)'],
         ['host file', 'open("/etc/passwd").read()'],
         ['host write', `open(${JSON.stringify(marker)}, "w")`],
         ['raw host write', `__import__("_cpml_boot")._real_open(${JSON.stringify(marker)}, "w").write("x")`],
@@ -72,6 +74,7 @@ describe('virtual Pico sandbox: the program reaches nothing but its drive', () =
     assert.equal(r.get('import js'), "!! ImportError no module named 'js'");
     assert.equal(r.get('import jsffi'), "!! ImportError no module named 'jsffi'");
     assert.equal(r.get('js process'), "!! ImportError no module named 'js'");
+    assert.equal(r.get('no way round the guard'), "!! AttributeError module '_cpml_boot' has no attribute '_real_import'");
     // Past the import guard, the module can do nothing: JS objects have no attributes, conversions give None.
     assert.equal(r.get('raw js'), "!! AttributeError module 'js' has no attribute 'process'");
     assert.equal(r.get('raw js globalThis'), "!! AttributeError module 'js' has no attribute 'globalThis'");
@@ -111,6 +114,25 @@ describe('virtual Pico sandbox: the program reaches nothing but its drive', () =
     assert.doesNotMatch(board.output(), /host secret/);
   });
 
+  it('lets the program write no file at all: not the drive, not /proc, not through the unguarded open (nothing to fill memory with)', async () => {
+    const board = await startBoard({
+      'code.py': attempts([
+        ['drive', 'open("new.txt", "w")'],
+        ['proc', 'open("/proc/f0", "w")'],
+        ['raw proc', '__import__("_cpml_boot")._real_open("/proc/f1", "w").write("x" * 1000000)'],
+        ['raw drive', '__import__("_cpml_boot")._real_open("code.py", "a").write("x")'],
+        ['device', 'open("/dev/cpml", "r+b").write(b"T")'],
+      ]),
+    }, { pty: false }, cleanups);
+    await board.waitForOutput('END');
+    const r = results(board.output());
+    assert.equal(r.get('drive'), '!! OSError 30');
+    assert.equal(r.get('proc'), '!! OSError 30');
+    assert.match(r.get('raw proc') ?? '', /^!! OSError/);
+    assert.match(r.get('raw drive') ?? '', /^!! OSError/);
+    assert.equal(r.get('device'), '-> 1', 'the virtual board\'s device still takes requests');
+  });
+
   it('refuses the same routes typed at the REPL', { skip: NO_PTY }, async () => {
     const host = hostFolder();
     const marker = join(host, 'escaped');
@@ -121,10 +143,10 @@ describe('virtual Pico sandbox: the program reaches nothing but its drive', () =
     await con.waitForText('>>> ');
     await con.session.sendLine(`import js; js.process.getBuiltinModule("child_process").execSync("touch ${marker}")`);
     await con.waitForText("ImportError: no module named 'js'\n>>> ");
-    await con.session.sendLine('j = __import__("_cpml_boot")._real_import("js"); j.process');
-    await con.waitForText("AttributeError: module 'js' has no attribute 'process'\n>>> ");
     await con.session.sendLine('import jsffi');
     await con.waitForText("ImportError: no module named 'jsffi'\n>>> ");
+    await con.session.sendLine('import builtins; del builtins.__import__; import js; js.process');
+    await con.waitForText("AttributeError: module 'js' has no attribute 'process'\n>>> ");
     assert.equal(existsSync(marker), false);
   });
 

@@ -4,7 +4,7 @@ import { DEFAULT_MAX_MACS } from '../../core/engine/computeBudget.js';
 import { formatUserError, type CpmlError } from '../../core/errors.js';
 import { VirtualPico } from '../../sim/virtualPico.js';
 import { UsageError } from '../cliIo.js';
-import { integerOption, stringOption, type CommandSpec } from '../commandSpec.js';
+import { heapOption, integerOption, stringOption, type CommandSpec } from '../commandSpec.js';
 
 export const simCommand: CommandSpec = {
   name: 'sim',
@@ -27,12 +27,12 @@ export const simCommand: CommandSpec = {
   options: { drive: { type: 'string', short: 'd' }, heap: { type: 'string' }, link: { type: 'string' }, 'max-macs': { type: 'string' } },
   async run(args, io) {
     if (args.positionals.length) throw new UsageError(`sim takes no file arguments (did you mean --drive ${args.positionals[0]}?)`);
-    // Up to 16 MB: far beyond any Pico (264 or 520 KB of SRAM), and still a bound on what a hostile model may allocate.
-    const heapKb = integerOption(args, 'heap', DEFAULT_HEAP_BUDGET_BYTES / 1024, 1, 16 * 1024);
+    const heapBytes = heapOption(args, DEFAULT_HEAP_BUDGET_BYTES / 1024);
+    const heapKb = heapBytes / 1024;
     const drive = stringOption(args, 'drive');
     const link = stringOption(args, 'link');
     const maxMacs = integerOption(args, 'max-macs', DEFAULT_MAX_MACS, 1, Number.MAX_SAFE_INTEGER);
-    const pico = new VirtualPico({ drive: drive && resolve(drive), heapBytes: Math.round(heapKb * 1024), portLink: link && resolve(link), maxMacs });
+    const pico = new VirtualPico({ drive: drive && resolve(drive), heapBytes, portLink: link && resolve(link), maxMacs });
     pico.on('error', (error: CpmlError) => io.err(`cpml sim: ${formatUserError(error)}\n`));
     const info = await pico.start();
     io.out(`Virtual Pico running: port ${info.port}, drive ${info.drive}\n`);
