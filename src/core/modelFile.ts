@@ -5,6 +5,7 @@
 // likely one of the raw float32 sample inputs that sit next to the model, and is called so.
 import { basename, extname } from 'node:path';
 import { buildModelReport, type ModelReport } from './analysis/modelReport.js';
+import { nonFiniteBlobWarnings } from './analysis/nonFiniteWeights.js';
 import { BLOB_MAGIC, HEADER_BYTES, RECORD_BYTES } from './blob/blobFormat.js';
 import { validateBlob } from './blob/validateBlob.js';
 import { convertGraph, type Conversion } from './convert.js';
@@ -82,11 +83,14 @@ export function readModelFile(path: string): ModelFile {
 export function modelReportFor(model: ModelFile, heapBudgetBytes?: number): ModelReport {
   const issues = validateBlob(model.blob);
   if (model.kind === 'blob') {
-    return buildModelReport({ source: model.name, kind: 'blob', records: issues.blob.records, blobBytes: model.blob.length, issues, heapBudgetBytes });
+    return buildModelReport({
+      source: model.name, kind: 'blob', records: issues.blob.records, blobBytes: model.blob.length,
+      weightWarnings: nonFiniteBlobWarnings(issues.blob), issues, heapBudgetBytes,
+    });
   }
   const { conversion } = model;
   return buildModelReport({
     source: model.name, kind: 'onnx', records: conversion.records, blobBytes: conversion.blob.length,
-    layers: conversion.layers, notes: conversion.notes, conversionWarnings: conversion.warnings, issues, heapBudgetBytes,
+    layers: conversion.layers, notes: conversion.notes, weightWarnings: conversion.warnings, issues, heapBudgetBytes,
   });
 }

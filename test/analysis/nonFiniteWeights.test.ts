@@ -1,9 +1,15 @@
 // Conversion warns about NaN and infinite weights, naming the ONNX tensor and the node that
 // reads it (they convert without complaint, and every output they reach is NaN or infinite).
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildModelReport } from '../../src/core/analysis/modelReport.js';
+import { LayerType } from '../../src/core/blob/blobFormat.js';
 import { convertGraph, convertOnnxFile } from '../../src/core/convert.js';
+import { modelReportFor, readModelFile } from '../../src/core/modelFile.js';
+import { encodeRecords, shape } from '../support/blobBuilder.js';
 import { fixturePath, readManifest, upstreamPath } from '../support/fixtures.js';
 import { attr, DataType, graphOf, type NodeSpec, type TensorSpec } from '../support/onnxBuilder.js';
 
@@ -72,9 +78,25 @@ describe('non-finite weights at conversion', () => {
 
   it('the model report carries them; real models have none', () => {
     const c = gemm(weights([NaN, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]));
-    const report = buildModelReport({ source: 'm.onnx', kind: 'onnx', records: c.records, blobBytes: c.blob.length, layers: c.layers, conversionWarnings: c.warnings });
+    const report = buildModelReport({ source: 'm.onnx', kind: 'onnx', records: c.records, blobBytes: c.blob.length, layers: c.layers, weightWarnings: c.warnings });
     assert.match(report.warnings.join('\n'), /'fc\.weight'.*NaN in 1 of 12 values/);
     assert.deepEqual(convertOnnxFile(upstreamPath('model.onnx')).warnings, []);
     for (const f of readManifest().filter((m) => m.kind === 'ok')) assert.deepEqual(convertOnnxFile(fixturePath(f.name, '.onnx')).warnings, [], f.name);
+  });
+});
+
+describe('non-finite weights in a blob from anyone', () => {
+  it('inspect and deploy (the model report of a .bin) warn, naming the layer', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'cpml-nan-blob-')), 'nan.bin');
+    const bytes = encodeRecords({
+      records: [{ type: LayerType.Linear, in: shape(1, 1, 4), out: shape(1, 1, 2), weightOffset: 0, biasOffset: 32 }],
+      weights: Float32Array.from([NaN, NaN, NaN, NaN, NaN, NaN, NaN, NaN, 0, Infinity]),
+    });
+    writeFileSync(path, bytes);
+    const report = modelReportFor(readModelFile(path));
+    assert.deepEqual(report.warnings.filter((w) => /NaN|Infinity/.test(w)), [
+      'layer 0 (Linear): its weights hold NaN in 8 of 8 values: every output it reaches will be NaN or infinite',
+      'layer 0 (Linear): its bias holds +Infinity in 1 of 2 values: every output it reaches will be NaN or infinite',
+    ]);
   });
 });

@@ -4,13 +4,13 @@ import { describe, it } from 'node:test';
 import { CpmlError, describeNode, FirmwareError, formatUserError } from '../../src/core/errors.js';
 import { escapeControls, escapeControlsInMessage, jsonForTerminal, listSome, quoted, truncate } from '../../src/core/text/untrustedText.js';
 
-const HOSTILE = 'conv\x1b[2J\x1b]0;owned\x07\u009b31m\u202eevil\x7f';
+const HOSTILE = 'conv\x1b[2J\x1b]0;owned\x07\u009b31m\u202eevil\x7f\u2028x';
 
 describe('untrusted text', () => {
   it('escapes C0, DEL, C1 and bidi controls so a terminal obeys none of them', () => {
     const out = escapeControls(HOSTILE);
-    assert.equal(out, 'conv\\x1b[2J\\x1b]0;owned\\x07\\x9b31m\\u202eevil\\x7f');
-    assert.doesNotMatch(out, /[\u0000-\u001f\u007f-\u009f\u202e]/);
+    assert.equal(out, 'conv\\x1b[2J\\x1b]0;owned\\x07\\x9b31m\\u202eevil\\x7f\\u2028x');
+    assert.doesNotMatch(out, /[\u0000-\u001f\u007f-\u009f\u202e\u2028]/);
   });
 
   it('keeps a message\'s own newlines and tabs but escapes carriage returns', () => {
@@ -33,7 +33,7 @@ describe('untrusted text', () => {
 
   it('writes JSON whose strings carry C1 and bidi controls as \\u escapes, the same value', () => {
     const text = jsonForTerminal({ name: HOSTILE });
-    assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e\u2028]/);
     assert.deepEqual(JSON.parse(text), { name: HOSTILE });
   });
 });

@@ -55,8 +55,8 @@ export interface ReportInput {
   /** Lowered layers, when the report is of a conversion (gives ONNX sources and notes). */
   layers?: readonly Layer[];
   notes?: string[];
-  /** The converter's warnings (e.g. non-finite weights). */
-  conversionWarnings?: string[];
+  /** Warnings about the weights: the converter's (naming ONNX tensors), or a blob's own (by layer).*/
+  weightWarnings?: string[];
   issues?: { errors: BlobIssue[]; warnings: BlobIssue[] };
   heapBudgetBytes?: number;
   costModel?: CostModel;
@@ -87,7 +87,7 @@ export function buildModelReport(input: ReportInput): ModelReport {
   });
   const memory = memoryPlan(records, input.blobBytes, input.heapBudgetBytes ?? DEFAULT_HEAP_BUDGET_BYTES);
   const describe = (issue: BlobIssue) => (issue.layerIndex === undefined ? '' : `layer ${issue.layerIndex}: `) + issue.message + (issue.hint ? `. ${issue.hint}` : '');
-  const warnings = [...(input.conversionWarnings ?? []), ...(input.issues?.warnings ?? []).map(describe)];
+  const warnings = [...(input.weightWarnings ?? []), ...(input.issues?.warnings ?? []).map(describe)];
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
   const limitMacs = input.limitMacs ?? DEFAULT_MAX_MACS;
   const compute = estimateCompute(records, { boardMs: latency.inferMs });

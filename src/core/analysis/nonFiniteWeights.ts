@@ -3,7 +3,9 @@
 // infinite, on the board as on the host. Each warning names the ONNX tensor and the node that
 // reads it; values that only became non-finite in conversion (a BatchNormalization folded with a
 // negative variance, a product beyond float32's range) are named by layer.
-import { LAYER_TYPE_NAMES, type Layer } from '../blob/blobFormat.js';
+import { LAYER_TYPE_NAMES, type Layer, type LayerType } from '../blob/blobFormat.js';
+import type { DecodedBlob } from '../blob/decodeBlob.js';
+import { parameterCounts } from '../blob/validateBlob.js';
 import { countNonFinite, describeNonFinite } from '../engine/nonFinite.js';
 import { describeNode, type NodeRef } from '../errors.js';
 import type { OnnxGraph, OnnxNode, Tensor } from '../onnx/onnxGraph.js';
@@ -58,4 +60,30 @@ function lookUp(graph: OnnxGraph, constants: Map<string, OnnxNode>, name: string
   if (init) return { kind: 'initializer', tensor: init };
   const value = constants.get(name)?.attributes.get('value');
   return value?.type === 'tensor' ? { kind: 'Constant', tensor: value.value } : undefined;
+}
+
+/**
+ * The same for a blob from anyone: each Conv2D/Linear layer whose weights or bias (as far as
+ * they lie in the file) hold NaN or ±Infinity.
+ */
+export function nonFiniteBlobWarnings(blob: DecodedBlob): string[] {
+  const warnings: string[] = [];
+  const view = new DataView(blob.bytes.buffer, blob.bytes.byteOffset, blob.bytes.byteLength);
+  const floatsAt = (offset: number, count: number): Float32Array => {
+    const start = blob.weightsStart + offset;
+    const n = Math.max(0, Math.min(count, Math.floor((blob.bytes.length - start) / 4)));
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = view.getFloat32(start + i * 4, true);
+    return out;
+  };
+  blob.records.forEach((r, index) => {
+    const { weights, bias } = parameterCounts(r);
+    if (!weights && !bias) return;
+    for (const [what, offset, count] of [['weights hold', r.weightOffset, weights], ['bias holds', r.biasOffset, bias]] as const) {
+      const problem = describeNonFinite(countNonFinite(floatsAt(offset, count)));
+      if (problem) warnings.push(`layer ${index} (${LAYER_TYPE_NAMES[r.type as LayerType]}): its ${what} ${problem}: every output it reaches will be NaN or infinite`);
+    }
+  });
+  if (warnings.length <= MAX_LISTED_ITEMS) return warnings;
+  return [...warnings.slice(0, MAX_LISTED_ITEMS), `… and ${warnings.length - MAX_LISTED_ITEMS} more layers with NaN or infinite values`];
 }

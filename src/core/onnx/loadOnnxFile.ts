@@ -2,7 +2,7 @@
 // Only regular files are read, each with its size checked before reading: a model path or an
 // external data location may as well name /dev/zero, a FIFO or a file of many gigabytes.
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { basename, extname, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { CpmlError, FileError, OnnxReadError } from '../errors.js';
 import { describeFsError, fileKind, readFileChecked } from '../files/readFileChecked.js';
 import { quoted } from '../text/untrustedText.js';
@@ -34,7 +34,7 @@ export function loadOnnxFile(path: string, bytes: Uint8Array = readModelBytes(pa
 
 function modelTooLarge(path: string, size: number): FileError {
   const what = `${quoted(path, 500)} is ${formatSize(size)}`;
-  if (size > PROTOBUF_MAX_BYTES) {
+  if (size > PROTOBUF_MAX_BYTES && extname(path).toLowerCase() !== '.bin') {
     return new FileError(`${what}, more than an ONNX file can be (protobuf stops at 2 GiB; larger models keep their weights in external data files), and ${PICO_FLASH}`,
       path, SMALLER_MODEL_HINT);
   }

@@ -12,13 +12,14 @@ export const MAX_LISTED_ITEMS = 10;
 export const MAX_MESSAGE_CHARS = 2000;
 
 /**
- * C0 controls, DEL and C1 controls, and the bidirectional overrides and isolates that make text
- * read differently from what it is (U+202A–U+202E, U+2066–U+2069).
+ * C0 controls, DEL and C1 controls; the line and paragraph separators (U+2028, U+2029: line
+ * breaks to some terminals and editors); and the bidirectional marks, overrides and isolates that
+ * make text read differently from what it is (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069).
  */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 // eslint-disable-next-line no-control-regex -- as above
-const CONTROL_EXCEPT_LAYOUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_EXCEPT_LAYOUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 function escapeChar(ch: string): string {
   const code = ch.charCodeAt(0);
@@ -64,10 +65,10 @@ export function listSome(items: readonly string[], max = MAX_LISTED_ITEMS): stri
 }
 
 /**
- * JSON for a terminal: JSON.stringify escapes C0 controls but leaves DEL, C1 controls and the
- * bidi overrides as they are; those become \u escapes (still the same JSON value).
+ * JSON for a terminal: JSON.stringify escapes C0 controls but leaves DEL, C1 controls, the line
+ * separators and the bidi marks as they are; those become \u escapes (still the same JSON value).
  */
 export function jsonForTerminal(value: unknown, indent = 2): string {
-  return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
+  return JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g,
     (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
