@@ -2,7 +2,7 @@
 // another deploy changed the drive. Real folders, real processes for the pids.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -112,6 +112,16 @@ describe('deploy: one deploy per drive', () => {
     const retaken = await executeDeploy(await planDeploy({ model: alteredBlob(tempDir()), drive, samples: EXAMPLE_SAMPLES }));
     assert.deepEqual(retaken.written, ['model.bin']);
     assert.equal(existsSync(join(drive, LOCK_FILE)), false);
+  });
+
+  it('a lock path that is a link (to a file outside the drive) is neither followed nor removed', async () => {
+    const drive = makeDrive();
+    const target = join(tempDir(), 'elsewhere.txt');
+    writeFileSync(target, 'keep');
+    symlinkSync(target, join(drive, LOCK_FILE));
+    const error = await refusal(planDeploy({ model: EXAMPLE_ONNX, drive, samples: EXAMPLE_SAMPLES }));
+    assert.match(error.message, /the drive has a \.cpml-deploy\.lock that is a symbolic link, not a deploy's lock file/);
+    assert.equal(readFileSync(target, 'utf8'), 'keep');
   });
 
   it('a lock from another host is trusted for an hour', async () => {

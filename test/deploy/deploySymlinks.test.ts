@@ -98,6 +98,17 @@ describe('deploy: the samples folder', () => {
 });
 
 describe('deploy: links on the drive', () => {
+  it('says a boot_out.txt that is a link is not the firmware\'s file, and writes nothing', async () => {
+    const drive = makeDrive();
+    const secret = outside();
+    rmSync(join(drive, 'boot_out.txt'));
+    symlinkSync(secret.file, join(drive, 'boot_out.txt'));
+    const before = snapshot(drive);
+    const error = await refusal(planDeploy({ model: EXAMPLE_ONNX, drive, samples: EXAMPLE_SAMPLES }));
+    assert.match(error.message, /has a boot_out\.txt that is a symbolic link, not the file the firmware writes, so it does not look like a CIRCUITPY drive/);
+    assert.deepEqual(snapshot(drive), before);
+  });
+
   it('refuses a samples folder on the drive that is a link to elsewhere, and writes nothing there', async () => {
     const drive = makeDrive();
     const elsewhere = outside();

@@ -32,7 +32,7 @@ export interface DriveLock {
   release(root?: string): Promise<void>;
 }
 
-type Judgement = { state: 'free' } | { state: 'stale'; raw?: string } | { state: 'held'; owner?: LockOwner };
+type Judgement = { state: 'free' } | { state: 'stale'; raw?: string } | { state: 'held'; owner?: LockOwner } | { state: 'not a lock'; kind: string };
 
 const code = (error: unknown) => (error as NodeJS.ErrnoException)?.code;
 
@@ -68,6 +68,8 @@ async function readRaw(path: string, fs: DeployFileSystem): Promise<string | und
 async function judge(path: string, fs: DeployFileSystem): Promise<Judgement> {
   const info = await fs.lstat(path);
   if (!info) return { state: 'free' };
+  // Not a file a deploy made (a link, a folder, a FIFO): not ours to take over or remove.
+  if (!info.isFile) return { state: 'not a lock', kind: info.kind };
   let raw = await readRaw(path, fs);
   let owner = raw === undefined ? undefined : parseOwner(raw);
   // Created but not yet written (another deploy is taking it right now): look again shortly.
@@ -93,6 +95,12 @@ function busy(owner: LockOwner | undefined, driveLabel: string): DeployError {
 export async function checkNotLocked(root: string, driveLabel: string, fs: DeployFileSystem): Promise<void> {
   const judgement = await judge(join(root, LOCK_FILE), fs);
   if (judgement.state === 'held') throw busy(judgement.owner, driveLabel);
+  if (judgement.state === 'not a lock') throw notALock(judgement.kind, driveLabel);
+}
+
+function notALock(kind: string, driveLabel: string): DeployError {
+  return new DeployError('drive', `the drive has a ${LOCK_FILE} that is a ${kind}, not a deploy's lock file`,
+    `Remove ${join(driveLabel, LOCK_FILE)} (deploy keeps its lock there while it writes)`);
 }
 
 /**
@@ -118,6 +126,7 @@ export async function acquireDriveLock(root: string, driveLabel: string, fs: Dep
     }
     const judgement = await judge(path, fs);
     if (judgement.state === 'held') throw busy(judgement.owner, driveLabel);
+    if (judgement.state === 'not a lock') throw notALock(judgement.kind, driveLabel);
     // Stale: remove it only if it is still the lock judged (another deploy may have just taken it over).
     if (judgement.state === 'stale' && (await readRaw(path, fs)) === judgement.raw) await fs.remove(path);
   }

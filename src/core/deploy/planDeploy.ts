@@ -5,7 +5,8 @@
 // It never reads through a symbolic link on the drive either, and refuses one where it would
 // write (driveGuard.ts); from the samples folder it copies only what belongs to it (sampleSource.ts).
 import { createHash } from 'node:crypto';
-import { basename, extname, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
+import { quoted } from '../text/untrustedText.js';
 import type { ModelReport } from '../analysis/modelReport.js';
 import { DEFAULT_HEAP_BUDGET_BYTES, type MemoryPlan } from '../analysis/memoryPlan.js';
 import { parseBootOut, type BootInfo } from '../board/bootOut.js';
@@ -151,7 +152,9 @@ export async function planDeploy(request: DeployRequest): Promise<DeployPlan> {
   const drivePath = drive.path;
   const boot = await readBootOut(drive, fs);
   if (!boot && !request.force) {
-    throw new DeployError('drive', `${drivePath} has no CircuitPython boot_out.txt, so it does not look like a CIRCUITPY drive`,
+    const found = await fs.lstat(join(drive.realPath, 'boot_out.txt'));
+    const why = found && !found.isFile ? `has a boot_out.txt that is ${found.isSymbolicLink ? 'a symbolic link' : `a ${found.kind}`}, not the file the firmware writes` : 'has no CircuitPython boot_out.txt';
+    throw new DeployError('drive', `${quoted(drivePath, 300)} ${why}, so it does not look like a CIRCUITPY drive`,
       'Pass the folder the board\'s drive is mounted at, or --force to deploy to this folder anyway');
   }
   await checkNotLocked(drive.realPath, drivePath, fs);
