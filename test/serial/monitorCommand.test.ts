@@ -172,6 +172,15 @@ describe('cpml monitor (process)', { skip: missing }, () => {
     assert.equal(readFileSync(file, 'utf8'), 'not a port\n');
   });
 
+  it('says a port behind a folder the user may not enter is unreachable (not "join the dialout group")', { skip: process.getuid?.() === 0 ? false : 'needs root to run the command as another user' }, () => {
+    const closed = mkdtempSync(join(tmpdir(), 'cpml-closed-'));
+    cleanups.push(() => rmSync(closed, { recursive: true, force: true }));
+    const r = spawnSync(process.execPath, [join(process.cwd(), CLI), 'monitor', '--port', join(closed, 'tty')], { encoding: 'utf8', timeout: 20_000, uid: 65534, gid: 65534, cwd: '/' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^cpml monitor: permission denied: \S+tty cannot be reached \(a folder on its path may not be entered by this user\)/m);
+    assert.doesNotMatch(r.stderr, /dialout/);
+  });
+
   const boardAttached = existsSync('/sys/class/tty') && readdirSync('/sys/class/tty').some((n) => /^ttyACM\d/.test(n));
   it('without --port and without a board, says so and how to choose a port', { skip: boardAttached && 'a USB serial device is attached' }, async () => {
     const m = Monitor.start();

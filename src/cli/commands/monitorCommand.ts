@@ -123,6 +123,9 @@ async function runMonitor(options: MonitorTarget & { baudRate: number; reconnect
     const onStdoutError = () => finish(0);
     const send = (bytes: Uint8Array) => {
       if (!bytes.length) return;
+      // Back-pressure: no more input is read until the port has taken this (a pipe on stdin
+      // faster than the board would otherwise pile up here).
+      stdin.pause();
       session.write(bytes).then(
         () => { inputDropped = false; },
         (error: unknown) => {
@@ -130,7 +133,9 @@ async function runMonitor(options: MonitorTarget & { baudRate: number; reconnect
           inputDropped = true;
           io.err(`cpml monitor: input not sent: ${error instanceof CpmlError ? formatUserError(error) : String(error)}\n`);
         },
-      );
+      ).finally(() => {
+        if (!finished) stdin.resume();
+      });
     };
     const onInput = (chunk: Buffer) => {
       const quit = interactive ? chunk.indexOf(QUIT_KEY) : -1;

@@ -6,7 +6,7 @@
 import { promises as fsp, stat, statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileKind } from '../files/readFileChecked.js';
-import { NotASerialPortError, SerialPortUnavailableError } from './serialErrors.js';
+import { NotASerialPortError, SerialError, SerialPortUnavailableError } from './serialErrors.js';
 import type { SerialPortInfo } from '../board/pairBoards.js';
 
 /** Baud rates accepted (--baud, cpml.monitor.baudRate): USB CDC ignores it, adapters go to a few Mbit/s. */
@@ -67,7 +67,15 @@ export async function checkPortPath(path: string, platform: NodeJS.Platform = pr
   let stats: Stats;
   try {
     stats = await fsp.stat(path);
-  } catch {
+  } catch (error) {
+    // The port cannot even be looked up: a folder on its way is closed to this user. (Not the
+    // dialout group, which is about opening the device itself.)
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new SerialError(`permission denied: ${path} cannot be reached (a folder on its path may not be entered by this user)`, {
+        path, kind: 'permission', hint: 'Check the permissions of the folders above the port, or choose another --port', cause: error,
+      });
+    }
     return;
   }
   if (!stats.isCharacterDevice()) throw new NotASerialPortError(path, fileKind(stats));
