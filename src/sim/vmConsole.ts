@@ -34,6 +34,7 @@ export class VmConsole {
   private readonly out = new Uint8Array(OUTPUT_CHUNK_BYTES * 2);
   private outLength = 0;
   private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
+  private readonly parent = process.ppid;
   /** MicroPython's output, made to read like CircuitPython's. */
   private readonly filter = new ConsoleFilter();
   /** The end of what went out since the last takeWritten(): the REPL loop reads it to follow raw/friendly mode. */
@@ -151,7 +152,13 @@ export class VmConsole {
     const now = performance.now();
     if (now - this.lastPoll < INTERRUPT_POLL_MS) return;
     this.lastPoll = now;
+    this.exitIfOrphaned();
     this.takeInterrupt();
+  }
+
+  /** The supervisor is gone (killed): a VM has no one to serve. (Its reads also end at end of stream.) */
+  private exitIfOrphaned(): void {
+    if (process.ppid !== this.parent) process.exit(0);
   }
 
   /** Forgets a Ctrl-C that arrived too late for what it was meant to stop. */
@@ -224,6 +231,7 @@ export class VmConsole {
     this.pause();
     const end = performance.now() + seconds * 1000;
     for (;;) {
+      this.exitIfOrphaned();
       if (this.takeInterrupt()) return;
       const left = end - performance.now();
       if (left <= 0) return;

@@ -46,7 +46,9 @@ export class VmProcess extends EventEmitter<VmEvents> {
     const { command, args, env } = vmCommand(controlFile);
     const stderr = openSync(stderrFile, 'w');
     try {
-      this.child = spawn(command, args, { stdio: ['ignore', 'ignore', stderr, 'pipe'], env, windowsHide: true });
+      // Its own process group (not on Windows, where that means a console of its own): a Ctrl-C in the
+      // terminal that runs cpml sim is for the supervisor, which then stops its VM.
+      this.child = spawn(command, args, { stdio: ['ignore', 'ignore', stderr, 'pipe'], env, windowsHide: true, detached: process.platform !== 'win32' });
     } finally {
       closeSync(stderr);
     }

@@ -79,6 +79,23 @@ function nodeRuntime(): NodeRuntime {
   return cachedRuntime;
 }
 
+let cachedDeathSignal: string | undefined | null;
+
+/**
+ * Linux: util-linux's setpriv, when it can set the parent-death signal. A VM spinning in a loop
+ * that calls nothing cannot notice that its supervisor was killed; with this the kernel ends it.
+ */
+function parentDeathWrapper(): string | undefined {
+  if (cachedDeathSignal !== undefined) return cachedDeathSignal ?? undefined;
+  cachedDeathSignal = null;
+  if (process.platform === 'linux') {
+    const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+    const probe = setpriv && spawnSync(setpriv, ['--help'], { encoding: 'utf8', timeout: 5000 });
+    if (setpriv && probe && probe.status === 0 && probe.stdout.includes('--pdeathsig')) cachedDeathSignal = setpriv;
+  }
+  return cachedDeathSignal ?? undefined;
+}
+
 /** Node 20–22.12 spells the flag --experimental-permission; later versions --permission. */
 function permissionFlag(version: string): string {
   const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
@@ -90,9 +107,11 @@ export function vmCommand(controlFile: string): VmCommand {
   const files = vmFiles();
   const runtime = nodeRuntime();
   const readable = [files.worker, `${dirname(files.micropython)}/`, controlFile];
+  const setpriv = parentDeathWrapper();
   return {
-    command: runtime.command,
+    command: setpriv ?? runtime.command,
     args: [
+      ...(setpriv ? ['--pdeathsig', 'KILL', '--', runtime.command] : []),
       permissionFlag(runtime.version),
       ...readable.map((path) => `--allow-fs-read=${path}`),
       '--disallow-code-generation-from-strings',

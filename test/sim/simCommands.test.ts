@@ -68,6 +68,32 @@ describe('cpml sim', { skip: NO_BUILD || NO_PTY }, () => {
     }
   });
 
+  it('leaves no VM behind when it is killed outright, even one spinning in a loop that calls nothing', { skip: process.platform === 'linux' ? false : 'the kernel\'s parent-death signal is Linux\'s' }, async () => {
+    const drive = mkdtempSync(join(tmpdir(), 'cpml-sim-kill-'));
+    writeFileSync(join(drive, 'code.py'), 'while True:\n    pass\n');
+    const child = spawn(process.execPath, [CLI, 'sim', '--drive', drive], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!/port (\S+)\/ttyPICO/.test(stdout) && Date.now() < deadline) await sleep(50);
+      const workDir = /port (\S+)\/ttyPICO/.exec(stdout)?.[1];
+      assert.ok(workDir, stdout);
+      const vms = () => spawnSync('pgrep', ['-f', `${workDir}/control`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+      while (!vms().length && Date.now() < deadline) await sleep(50);
+      assert.equal(vms().length, 1, 'the VM runs');
+      await sleep(1500); // well into the loop
+      child.kill('SIGKILL');
+      const gone = Date.now() + 5000;
+      while (vms().length && Date.now() < gone) await sleep(50);
+      assert.deepEqual(vms(), [], 'no VM left spinning');
+      rmSync(workDir, { recursive: true, force: true });
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(drive, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a drive folder that does not exist', () => {
     const r = spawnSync(process.execPath, [CLI, 'sim', '--drive', '/nonexistent/cpml-drive'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 1);
