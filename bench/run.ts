@@ -3,7 +3,7 @@
 // reference evaluator per inference. Prints a table; writes nothing; always exits 0 (the
 // numbers are compared across commits, not asserted). Run from the repository root.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convertOnnxBytes } from '../src/core/convert.js';
@@ -270,6 +270,58 @@ async function benchBoardWatcher(): Promise<void> {
   bench('board discovery idle: CPU of this process while watching for 8 s', () => ({ median: percent, min: percent, unit: '%', target: 1 }));
 }
 
+// --- The virtual Pico ----------------------------------------------------------------------------
+
+/**
+ * The sandbox's cost: a soft reboot (Ctrl-D at "Press any key…") until the new program's first
+ * line — a fresh VM process under the permission model each time — and the console's throughput
+ * (a program printing 2 MB, read in-process).
+ */
+async function benchVirtualPico(): Promise<void> {
+  const { VirtualPico } = await import('../src/sim/virtualPico.js');
+  /** Soft reboots of a board whose code.py is `code`: ms from Ctrl-D to "ready", and from the first "z" to "ready". */
+  const reboots = async (code: string, runs: number) => {
+    const drive = mkdtempSync(join(tmpdir(), 'cpml-bench-sim-'));
+    const pico = new VirtualPico({ drive, pty: false });
+    try {
+      writeFileSync(join(drive, 'code.py'), code);
+      let output = '';
+      pico.on('output', (bytes) => { output += Buffer.from(bytes).toString('latin1'); });
+      const waitFor = async (text: string, from: number) => {
+        const deadline = Date.now() + 30_000;
+        while (output.indexOf(text, from) === -1) {
+          if (Date.now() > deadline) throw new Error(`the virtual Pico did not print ${JSON.stringify(text)}`);
+          await new Promise((r) => setTimeout(r, 1));
+        }
+        return performance.now();
+      };
+      await pico.start();
+      await waitFor('Press any key', 0);
+      const total: number[] = [];
+      const streaming: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const from = output.length;
+        const t0 = performance.now();
+        pico.input('\x04');
+        const first = code.includes('"z"') ? await waitFor('zzzz', from) : t0;
+        const ready = await waitFor('ready', from);
+        total.push(ready - t0);
+        streaming.push(ready - first);
+        await waitFor('Press any key', output.lastIndexOf('ready'));
+      }
+      return { total: total.slice(2), streaming: streaming.slice(2) };
+    } finally {
+      await pico.dispose();
+      rmSync(drive, { recursive: true, force: true });
+    }
+  };
+  const quick = await reboots('print("ready")\n', 10);
+  bench('virtual Pico: soft reboot until the program\'s first line (a new sandboxed VM)', () => inMs(summarize(quick.total), 1000));
+  const flood = await reboots('s = "z" * 1000\nfor i in range(2000):\n    print(s)\nprint("ready")\n', 6);
+  const m = summarize(flood.streaming);
+  bench('virtual Pico: a program printing 2 MB, first to last byte (in-process console)', () => inMs(m, undefined, `${(2 / (m.medianMs / 1000)).toFixed(1)} MB/s`));
+}
+
 // --- Extension activation ----------------------------------------------------------------------
 
 function benchActivation(): void {
@@ -297,6 +349,7 @@ async function main(): Promise<void> {
   benchActivation();
   await benchBoardWatcher();
   await benchInference();
+  await benchVirtualPico().catch((error: unknown) => rows.push({ name: 'virtual Pico', error: (error as Error).message }));
   printTable();
 }
 

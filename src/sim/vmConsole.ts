@@ -12,6 +12,8 @@ const OUTPUT_CHUNK_BYTES = 4096;
 const INTERRUPT_POLL_MS = 2;
 /** A sleep looks for Ctrl-C this often. */
 const SLEEP_SLICE_MS = 10;
+/** A partial line waits at most this long for the rest of its line before it goes out. */
+const PARTIAL_LINE_MS = 20;
 /** Typed bytes kept unread, as the board's input buffer holds them; more are dropped. */
 const MAX_UNREAD_INPUT = 64 * 1024;
 
@@ -37,6 +39,9 @@ export class VmConsole {
   private readonly parent = process.ppid;
   /** MicroPython's output, made to read like CircuitPython's. */
   private readonly filter = new ConsoleFilter();
+  /** What MicroPython printed since the last line end, not filtered yet. */
+  private printed = '';
+  private lastOutput = 0;
   /** The end of what went out since the last takeWritten(): the REPL loop reads it to follow raw/friendly mode. */
   private written = '';
 
@@ -177,12 +182,28 @@ export class VmConsole {
 
   /** What MicroPython prints (latin1: one char per byte), through the filter. */
   print(text: string): void {
-    this.write(this.filter.push(text));
+    // MicroPython prints byte by byte: the filter gets whole lines (or big pieces), not characters.
+    this.printed += text;
+    const now = performance.now();
+    // A partial line ("." after "." in a busy loop) still shows within a moment, as on a board.
+    if (text.includes('\n') || this.printed.length >= OUTPUT_CHUNK_BYTES || now - this.lastOutput > PARTIAL_LINE_MS) {
+      this.lastOutput = now;
+      this.filterPrinted();
+      this.flush();
+    }
     this.pollInterrupt();
+  }
+
+  private filterPrinted(): void {
+    if (!this.printed) return;
+    const text = this.printed;
+    this.printed = '';
+    this.write(this.filter.push(text));
   }
 
   /** The output pauses (a prompt, a wait): what the filter holds back goes out too, then everything is sent. */
   pause(): void {
+    this.filterPrinted();
     this.write(this.filter.flush());
     this.flush();
   }
