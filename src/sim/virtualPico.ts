@@ -15,6 +15,7 @@ import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_HEAP_BUDGET_BYTES } from '../core/analysis/memoryPlan.js';
+import { LOCK_FILE } from '../core/deploy/driveLock.js';
 import { DEFAULT_MAX_MACS } from '../core/engine/computeBudget.js';
 import { CpmlError, formatUserError } from '../core/errors.js';
 import type { PortOpener } from '../core/serial/portOpener.js';
@@ -84,7 +85,7 @@ const CTRL_D = 0x04;
 /** Keys typed while no VM runs are kept, up to a board's input buffer. */
 const MAX_PENDING_KEYS = 4096;
 /** Files the supervisor itself writes or the deploy's lock: writing them is not a change of the program. */
-const NOT_A_CHANGE = new Set([BOOT_OUT, '.cpml-deploy.lock']);
+const NOT_A_CHANGE = new Set([BOOT_OUT, LOCK_FILE]);
 
 interface Vm {
   process: VmProcess;
