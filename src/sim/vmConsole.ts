@@ -41,7 +41,8 @@ export class VmConsole {
   private readonly filter = new ConsoleFilter();
   /** What MicroPython printed since the last line end, not filtered yet. */
   private printed = '';
-  private lastOutput = 0;
+  /** When the oldest of `printed` was printed. */
+  private printedSince = 0;
   /** The end of what went out since the last takeWritten(): the REPL loop reads it to follow raw/friendly mode. */
   private written = '';
 
@@ -183,11 +184,11 @@ export class VmConsole {
   /** What MicroPython prints (latin1: one char per byte), through the filter. */
   print(text: string): void {
     // MicroPython prints byte by byte: the filter gets whole lines (or big pieces), not characters.
-    this.printed += text;
     const now = performance.now();
+    if (!this.printed) this.printedSince = now;
+    this.printed += text;
     // A partial line ("." after "." in a busy loop) still shows within a moment, as on a board.
-    if (text.includes('\n') || this.printed.length >= OUTPUT_CHUNK_BYTES || now - this.lastOutput > PARTIAL_LINE_MS) {
-      this.lastOutput = now;
+    if (text.includes('\n') || this.printed.length >= OUTPUT_CHUNK_BYTES || now - this.printedSince > PARTIAL_LINE_MS) {
       this.filterPrinted();
       this.flush();
     }

@@ -301,6 +301,8 @@ export class Workbench {
 
   /** Shows the Explorer and clicks a top-level entry of the workspace folder (opens it in the editor). */
   async openFromExplorer(fileName: string): Promise<void> {
+    // A command palette still closing takes the focus back from the editor that opens.
+    await this.quickInput.waitFor({ state: 'hidden', timeout: UI_TIMEOUT });
     const explorer = this.page.locator('.explorer-folders-view');
     if (!(await explorer.isVisible())) {
       await this.page.locator('.activitybar .action-item a[aria-label^="Explorer"]').click();
@@ -329,7 +331,10 @@ export class Workbench {
           return this.page.frameLocator(`iframe.webview[name="${escapeAttr(decodeURIComponent(id))}"]`).frameLocator('#active-frame');
         }
       }
-      if (Date.now() > deadline) throw new Error(`no webview shows ${JSON.stringify(text)} after ${timeout} ms`);
+      if (Date.now() > deadline) {
+        const seen = await Promise.all(this.page.frames().map(async (f) => `${f.url().slice(0, 120)} → ${JSON.stringify(((await f.locator('body').textContent({ timeout: 500 }).catch(() => '(no body)')) ?? '').slice(0, 80))}`));
+        throw new Error(`no webview shows ${JSON.stringify(text)} after ${timeout} ms; frames: ${seen.join(' | ')}`);
+      }
       // A webview appears as a new frame; its content arrives with a navigation.
       await this.page.waitForEvent('framenavigated', { timeout: 500 }).catch(() => undefined);
     }
