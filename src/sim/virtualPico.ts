@@ -210,16 +210,14 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
   /** Bytes typed on the console (what a host writes to the serial port). */
   input(data: string | Uint8Array): void {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let typed: number[] = [];
-    const send = () => {
-      if (typed.length) this.sendKeys(typed);
-      typed = [];
-    };
+    // Runs of typed bytes go to the VM as they are (slices, not copies byte by byte).
+    let start = 0;
     for (let i = 0; i < bytes.length; i++) {
       const b = bytes[i];
       switch (this.current) {
         case 'waiting':
-          send();
+          this.sendKeys(bytes.subarray(start, i));
+          start = i + 1;
           this.keyAtPrompt(b);
           break;
         case 'running':
@@ -227,15 +225,16 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
         case 'starting':
           // The VM decides what a Ctrl-C is: KeyboardInterrupt while Python runs, a key at the prompt.
           if (b === CTRL_C && this.vm) {
-            send();
+            this.sendKeys(bytes.subarray(start, i));
+            start = i + 1;
             this.interrupt();
-          } else typed.push(b);
+          }
           break;
         default:
           return;
       }
     }
-    send();
+    this.sendKeys(bytes.subarray(start));
   }
 
   /** An in-process connection to the console. */
@@ -343,15 +342,18 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
     writeSync(this.controlFd, cells, 0, 8, 0);
   }
 
-  private sendKeys(keys: number[]): void {
+  private sendKeys(keys: Uint8Array): void {
+    if (!keys.length) return;
     const vm = this.vm;
     if (!vm) {
-      this.pendingKeys.push(...keys.slice(0, Math.max(0, MAX_PENDING_KEYS - this.pendingKeys.length)));
+      const room = Math.max(0, MAX_PENDING_KEYS - this.pendingKeys.length);
+      for (const key of keys.subarray(0, room)) this.pendingKeys.push(key);
       return;
     }
-    vm.process.input(Uint8Array.from(keys), () => {
+    const length = keys.length;
+    vm.process.input(keys, () => {
       if (this.vm !== vm) return;
-      this.inputSent = (this.inputSent + keys.length) >>> 0;
+      this.inputSent = (this.inputSent + length) >>> 0;
       this.writeControl();
     });
   }
@@ -449,7 +451,7 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
       mode, heapBytes: this.heapBytes, bootHrtime: String(this.bootHrtime), clockOffsetNs: String(this.clockOffset),
       interruptSeq: this.interruptSeq, maxMacs: this.maxMacs,
     }, files);
-    if (this.pendingKeys.length) this.sendKeys(this.pendingKeys.splice(0));
+    if (this.pendingKeys.length) this.sendKeys(Uint8Array.from(this.pendingKeys.splice(0)));
   }
 
   /** The walls as the VM found them: say so once if one is missing (a runtime without Node's permission model). */
