@@ -151,11 +151,7 @@ describe('the virtual Pico: deploy, console, timings (code-server)', { skip: soc
       await wb.clearNotifications();
       const before = snapshot(drive);
       assert.ok(before.has('code.py') && before.has('model.bin'), 'the drive holds the earlier deploy and the user\'s code.py');
-      // A fresh editor group: code-server can lose the content of a webview that replaces
-      // another webview's preview tab (its frame stays empty).
-      await wb.runCommand('View: Close All Editors');
-      await wb.openFromExplorer('broken.onnx');
-      await wb.webview('broken.onnx');
+      await wb.openWebviewFromExplorer('broken.onnx', 'broken.onnx');
       await wb.runCommand('CircuitPython ML: Deploy Model to Pico');
       const toast = await wb.notification('Cannot deploy broken.onnx; nothing was written to CIRCUITPY.');
       const message = (await toast.locator('.notification-list-item-message').textContent())!;

@@ -315,6 +315,24 @@ export class Workbench {
   }
 
   /**
+   * Opens `fileName` from the explorer in its custom editor and waits for the webview showing
+   * `text`. code-server sometimes leaves the content frame of a webview empty for good when it
+   * opens right after another webview's editor (seen only while the virtual Pico streams to the
+   * Output panel): the editor is then closed and opened again, up to 3 times.
+   */
+  async openWebviewFromExplorer(fileName: string, text: string): Promise<FrameLocator> {
+    for (let attempt = 1; ; attempt++) {
+      await this.openFromExplorer(fileName);
+      try {
+        return await this.webview(text, attempt < 3 ? 10_000 : UI_TIMEOUT);
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        await this.runCommand('View: Close All Editors');
+      }
+    }
+  }
+
+  /**
    * The webview (e.g. a custom editor) whose page contains `text`. Webviews render in two nested
    * iframes: `iframe.webview` (named by the webview's id) holding `#active-frame` with the content.
    * Hidden webviews stay in the page, so the one wanted is found by what it shows, then addressed
