@@ -128,6 +128,11 @@ function makeContext(opset: number, maxElements: number): OpContext {
     if (count > maxElements) {
       throw new EvaluationError(`a tensor of shape ${describeDims(dims)} would have ${count} elements, over the evaluator's limit of ${maxElements}`);
     }
+    // An empty tensor can still carry huge other dimensions, which ops walking its outer axes
+    // would loop over: their product is held to the same limit.
+    if (count === 0 && elementCount(dims.filter((d) => d !== 0)) > maxElements) {
+      throw new EvaluationError(`a tensor of shape ${describeDims(dims)} has no elements, but its other dimensions span more than the evaluator's limit of ${maxElements}`);
+    }
     return count;
   };
   return {

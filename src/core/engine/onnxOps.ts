@@ -1,99 +1,20 @@
-// The reference evaluator's op table (ONNX op name → implementation) and the arithmetic ops:
-// activations, numpy-broadcast Add/Sub/Mul/Div, Gemm, MatMul, BatchNormalization,
-// Softmax/LogSoftmax, Clip. Data-movement ops live in onnxOpsTensor.ts, window ops in
-// onnxOpsSpatial.ts. None of this shares code with the converter's lowering on purpose:
-// it is the independent reference the converted blob is checked against.
+// The reference evaluator's op table (ONNX op name → implementation) and the dense ops: Gemm,
+// MatMul, BatchNormalization, Softmax/LogSoftmax. Data-movement ops live in onnxOpsTensor.ts,
+// the ops of exporters' shape subgraphs (Slice, Expand, ConstantOfShape, Range) in
+// onnxOpsShapeSubgraph.ts, element-by-element ones in onnxOpsElementwise.ts, reductions in
+// onnxOpsReduce.ts, window ops in onnxOpsSpatial.ts and Pad in onnxOpsPad.ts. None of this
+// shares code with the converter's lowering on purpose: it is the independent reference the
+// converted blob is checked against.
 import { EvaluationError } from '../errors.js';
 import { elementCount, getFloat, getInt, type OnnxNode } from '../onnx/onnxGraph.js';
+import { broadcastDims, ELEMENTWISE_OPS, forEachBroadcast } from './onnxOpsElementwise.js';
+import { PAD_OPS } from './onnxOpsPad.js';
+import { REDUCE_OPS } from './onnxOpsReduce.js';
+import { SHAPE_SUBGRAPH_OPS } from './onnxOpsShapeSubgraph.js';
 import { SPATIAL_OPS } from './onnxOpsSpatial.js';
-import { describeDims, normalizeAxis, required, scalarValue, TENSOR_OPS, type OpFn } from './onnxOpsTensor.js';
+import { describeDims, normalizeAxis, required, TENSOR_OPS, type OpFn } from './onnxOpsTensor.js';
 
 export type { EvalTensor, OpContext, OpFn } from './onnxOpsTensor.js';
-
-/** numpy broadcasting of two shapes (right-aligned; each pair equal or one of them 1). */
-export function broadcastDims(a: readonly number[], b: readonly number[]): number[] {
-  const r = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < r; i++) {
-    const da = a[a.length - r + i] ?? 1;
-    const db = b[b.length - r + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) throw new EvaluationError(`shapes ${describeDims(a)} and ${describeDims(b)} cannot be broadcast together`);
-    out.push(da === 1 ? db : da);
-  }
-  return out;
-}
-
-/** Strides of `dims` laid against the right-aligned output shape, 0 where it is broadcast. */
-function broadcastStrides(dims: readonly number[], outDims: readonly number[]): number[] {
-  const strides = new Array<number>(outDims.length).fill(0);
-  let acc = 1;
-  for (let i = dims.length - 1; i >= 0; i--) {
-    const d = outDims.length - dims.length + i;
-    strides[d] = dims[i] === 1 ? 0 : acc;
-    acc *= dims[i];
-  }
-  return strides;
-}
-
-/** Calls visit(outIndex, aIndex, bIndex) for every element of the broadcast output, in order. */
-function forEachBroadcast(outDims: readonly number[], aDims: readonly number[], bDims: readonly number[], visit: (o: number, ia: number, ib: number) => void): void {
-  const r = outDims.length;
-  const sa = broadcastStrides(aDims, outDims);
-  const sb = broadcastStrides(bDims, outDims);
-  const idx = new Array<number>(r).fill(0);
-  const n = elementCount(outDims);
-  let ia = 0, ib = 0;
-  for (let o = 0; o < n; o++) {
-    visit(o, ia, ib);
-    // Odometer step: advance the last axis, carrying into earlier ones.
-    for (let d = r - 1; d >= 0; d--) {
-      idx[d]++;
-      ia += sa[d];
-      ib += sb[d];
-      if (idx[d] < outDims[d]) break;
-      ia -= sa[d] * outDims[d];
-      ib -= sb[d] * outDims[d];
-      idx[d] = 0;
-    }
-  }
-}
-
-function unary(f: (v: number) => number): OpFn {
-  return (_node, inputs, ctx) => {
-    const x = required(inputs, 0, 'X');
-    const out = ctx.alloc([...x.dims]);
-    for (let i = 0; i < x.data.length; i++) out.data[i] = f(x.data[i]);
-    return [out];
-  };
-}
-
-function binary(f: (a: number, b: number) => number, intF?: (a: number, b: number) => number): OpFn {
-  return (_node, inputs, ctx) => {
-    const a = required(inputs, 0, 'A');
-    const b = required(inputs, 1, 'B');
-    const isInt = a.isInt && b.isInt;
-    const g = isInt && intF ? intF : f;
-    const dims = broadcastDims(a.dims, b.dims);
-    const out = ctx.alloc(dims, isInt);
-    const ad = a.data, bd = b.data, od = out.data;
-    // Common cases without index bookkeeping: equal shapes, or a single value on one side.
-    if (ad.length === od.length && bd.length === od.length) {
-      for (let i = 0; i < od.length; i++) od[i] = g(ad[i], bd[i]);
-    } else if (bd.length === 1 && ad.length === od.length) {
-      for (let i = 0; i < od.length; i++) od[i] = g(ad[i], bd[0]);
-    } else {
-      forEachBroadcast(dims, a.dims, b.dims, (o, ia, ib) => {
-        od[o] = g(ad[ia], bd[ib]);
-      });
-    }
-    return [out];
-  };
-}
-
-function intDivide(a: number, b: number): number {
-  if (b === 0) throw new EvaluationError('integer division by zero');
-  return Math.trunc(a / b);
-}
 
 const gemm: OpFn = (node, inputs, ctx) => {
   const a = required(inputs, 0, 'A');
@@ -124,8 +45,8 @@ const gemm: OpFn = (node, inputs, ctx) => {
     }
   }
   if (c && beta !== 0) {
-    forEachBroadcast([m, n], [m, n], c.dims, (o, _ia, ic) => {
-      od[o] += beta * c.data[ic];
+    forEachBroadcast([m, n], [c.dims], (o, at) => {
+      od[o] += beta * c.data[at[0]];
     });
   }
   return [out];
@@ -145,7 +66,8 @@ const matMul: OpFn = (_node, inputs, ctx) => {
   const dims = [...batch, ...(a.dims.length === 1 ? [] : [m]), ...(b.dims.length === 1 ? [] : [n])];
   const out = ctx.alloc(dims, a.isInt && b.isInt);
   const ad = a.data, bd = b.data, od = out.data;
-  forEachBroadcast(batch, aDims.slice(0, -2), bDims.slice(0, -2), (p, pa, pb) => {
+  forEachBroadcast(batch, [aDims.slice(0, -2), bDims.slice(0, -2)], (p, at) => {
+    const pa = at[0], pb = at[1];
     const aBase = pa * m * k, bBase = pb * k * n, oBase = p * m * n;
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
@@ -218,41 +140,18 @@ function softmax(log: boolean): OpFn {
   };
 }
 
-const clip: OpFn = (node, inputs, ctx) => {
-  const x = required(inputs, 0, 'input');
-  // Before opset 11 the bounds are attributes; from 11 optional scalar inputs.
-  const lo = ctx.opset < 11 ? getFloat(node, 'min', -Infinity) : inputs[1] ? scalarValue(inputs[1], 'min') : -Infinity;
-  const hi = ctx.opset < 11 ? getFloat(node, 'max', Infinity) : inputs[2] ? scalarValue(inputs[2], 'max') : Infinity;
-  const out = ctx.alloc([...x.dims], x.isInt);
-  // min(max(x, lo), hi): with lo > hi every value becomes hi, as the spec says.
-  for (let i = 0; i < x.data.length; i++) out.data[i] = Math.min(Math.max(x.data[i], lo), hi);
-  return [out];
-};
-
-const leakyRelu: OpFn = (node, inputs, ctx) => {
-  const alpha = getFloat(node, 'alpha', 0.01);
-  return unary((v) => (v < 0 ? alpha * v : v))(node, inputs, ctx);
-};
-
 const MATH_OPS: Record<string, OpFn> = {
-  Relu: unary((v) => (v < 0 ? 0 : v)),
-  LeakyRelu: leakyRelu,
-  Sigmoid: unary((v) => 1 / (1 + Math.exp(-v))),
-  Tanh: unary(Math.tanh),
-  Add: binary((a, b) => a + b),
-  Sub: binary((a, b) => a - b),
-  Mul: binary((a, b) => a * b),
-  Div: binary((a, b) => a / b, intDivide),
   Gemm: gemm,
   MatMul: matMul,
   BatchNormalization: batchNormalization,
   Softmax: softmax(false),
   LogSoftmax: softmax(true),
-  Clip: clip,
 };
 
 /** Every op the evaluator implements, default ONNX domain only. */
-export const ONNX_OPS: ReadonlyMap<string, OpFn> = new Map(Object.entries({ ...TENSOR_OPS, ...SPATIAL_OPS, ...MATH_OPS }));
+export const ONNX_OPS: ReadonlyMap<string, OpFn> = new Map(Object.entries({
+  ...TENSOR_OPS, ...SHAPE_SUBGRAPH_OPS, ...SPATIAL_OPS, ...PAD_OPS, ...ELEMENTWISE_OPS, ...REDUCE_OPS, ...MATH_OPS,
+}));
 
 export function findOp(node: OnnxNode): OpFn | undefined {
   if (node.domain !== '' && node.domain !== 'ai.onnx') return undefined;

@@ -1,10 +1,10 @@
 // Sliding-window ops on NCHW tensors: Conv, MaxPool, AveragePool (2-D only) and
-// GlobalAveragePool (any spatial rank), plus Pad (any rank), which exporters put in front of
-// them. Geometry follows the ONNX spec, not PyTorch or the firmware: explicit pads may be
+// GlobalAveragePool (any spatial rank); Pad, which exporters put in front of them, is in
+// onnxOpsPad.ts. Geometry follows the ONNX spec, not PyTorch or the firmware: explicit pads may be
 // asymmetric, auto_pad, dilations and ceil_mode are honoured.
 import { EvaluationError } from '../errors.js';
-import { elementCount, getFloat, getInt, getInts, getString, type OnnxNode } from '../onnx/onnxGraph.js';
-import { describeDims, intValues, normalizeAxis, required, scalarValue, stridesOf, type EvalTensor, type OpContext, type OpFn } from './onnxOpsTensor.js';
+import { elementCount, getInt, getInts, getString, type OnnxNode } from '../onnx/onnxGraph.js';
+import { describeDims, required, type EvalTensor, type OpContext, type OpFn } from './onnxOpsTensor.js';
 
 /** Geometry of one spatial axis: output size and the padding in front of the input. */
 interface AxisGeometry {
@@ -147,6 +147,9 @@ function pool(node: OnnxNode, inputs: readonly (EvalTensor | undefined)[], ctx: 
   const [n, c, h, w] = x.dims;
   const kernel = getInts(node, 'kernel_shape');
   if (!kernel || kernel.length !== 2) throw new EvaluationError(`${op} needs a 2-D kernel_shape, got [${kernel ?? ''}]`);
+  // A window entirely in the padding has no value (onnxruntime refuses such pads, as PyTorch does).
+  const pads = getInts(node, 'pads') ?? [];
+  if (pads.some((p, i) => p >= kernel[i % 2])) throw new EvaluationError(`${op} pads [${pads.join(', ')}] must be smaller than the kernel [${kernel.join(', ')}]`);
   const [gy, gx] = geometry2d(node, h, w, kernel, getInt(node, 'ceil_mode', 0) === 1);
   const includePad = getInt(node, 'count_include_pad', 0) === 1;
   const out = ctx.alloc([n, c, gy.out, gx.out]);
@@ -217,61 +220,9 @@ const globalAveragePool: OpFn = (_node, inputs, ctx) => {
   return [out];
 };
 
-const pad: OpFn = (node, inputs, ctx) => {
-  const x = required(inputs, 0, 'data');
-  const r = x.dims.length;
-  const mode = getString(node, 'mode', 'constant');
-  if (mode !== 'constant') throw new EvaluationError(`Pad mode '${mode}' is not supported (only 'constant')`);
-  // Before opset 11 pads and value are attributes; from 11 they are inputs (axes from 18).
-  let pads: number[];
-  let value: number;
-  let axes = x.dims.map((_, i) => i);
-  if (ctx.opset < 11) {
-    pads = getInts(node, 'pads') ?? [];
-    value = getFloat(node, 'value', 0);
-  } else {
-    pads = intValues(required(inputs, 1, 'pads'), 'pads');
-    value = inputs[2] ? scalarValue(inputs[2], 'constant_value') : 0;
-    if (inputs[3]) axes = intValues(inputs[3], 'axes').map((a) => normalizeAxis(a, r));
-  }
-  if (pads.length !== 2 * axes.length) throw new EvaluationError(`pads has ${pads.length} values, expected ${2 * axes.length}`);
-  const begin = new Array<number>(r).fill(0);
-  const end = new Array<number>(r).fill(0);
-  axes.forEach((a, i) => {
-    begin[a] = pads[i];
-    end[a] = pads[i + axes.length];
-  });
-  // Negative pads crop.
-  const dims = x.dims.map((d, i) => d + begin[i] + end[i]);
-  if (dims.some((d) => d < 0)) throw new EvaluationError(`pads [${pads.join(', ')}] crop more than shape ${describeDims(x.dims)} has`);
-  const out = ctx.alloc(dims, x.isInt);
-  out.data.fill(value);
-  const outStrides = stridesOf(dims);
-  const idx = new Array<number>(r).fill(0);
-  for (let i = 0; i < x.data.length; i++) {
-    let to = 0;
-    let inside = true;
-    for (let d = 0; d < r; d++) {
-      const o = idx[d] + begin[d];
-      if (o < 0 || o >= dims[d]) {
-        inside = false;
-        break;
-      }
-      to += o * outStrides[d];
-    }
-    if (inside) out.data[to] = x.data[i];
-    for (let d = r - 1; d >= 0; d--) {
-      if (++idx[d] < x.dims[d]) break;
-      idx[d] = 0;
-    }
-  }
-  return [out];
-};
-
 export const SPATIAL_OPS: Record<string, OpFn> = {
   Conv: conv,
   MaxPool: maxPool,
   AveragePool: averagePool,
   GlobalAveragePool: globalAveragePool,
-  Pad: pad,
 };

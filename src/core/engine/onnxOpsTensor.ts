@@ -132,7 +132,7 @@ const flatten: OpFn = (node, inputs) => {
   return [reshaped(x, [elementCount(x.dims.slice(0, axis)), elementCount(x.dims.slice(axis))])];
 };
 
-const reshape: OpFn = (node, inputs) => {
+const reshape: OpFn = (node, inputs, ctx) => {
   const x = required(inputs, 0, 'data');
   const requested = intValues(required(inputs, 1, 'shape'), 'shape');
   const allowZero = getInt(node, 'allowzero', 0) === 1;
@@ -147,6 +147,8 @@ const reshape: OpFn = (node, inputs) => {
     dims[dims.indexOf(-1)] = total / known;
   }
   if (elementCount(dims) !== total) throw new EvaluationError(`cannot reshape ${describeDims(x.dims)} (${total} values) to ${describeDims(dims)}`);
+  // The new shape comes from the file: an empty tensor may not take on unbounded dimensions.
+  ctx.check(dims);
   return [reshaped(x, dims)];
 };
 
@@ -154,8 +156,8 @@ const squeeze: OpFn = (node, inputs, ctx) => {
   const x = required(inputs, 0, 'data');
   const r = x.dims.length;
   const given = axesOf(node, inputs, ctx);
-  // Without axes every dimension of size 1 goes.
-  const axes = given ? given.map((a) => normalizeAxis(a, r)) : x.dims.flatMap((d, i) => (d === 1 ? [i] : []));
+  // Without axes every dimension of size 1 goes; so it does with empty axes (as onnxruntime reads them).
+  const axes = given?.length ? given.map((a) => normalizeAxis(a, r)) : x.dims.flatMap((d, i) => (d === 1 ? [i] : []));
   for (const a of axes) if (x.dims[a] !== 1) throw new EvaluationError(`cannot squeeze axis ${a} of shape ${describeDims(x.dims)}: its size is not 1`);
   return [reshaped(x, x.dims.filter((_, i) => !axes.includes(i)))];
 };
