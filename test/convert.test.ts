@@ -10,20 +10,17 @@ import { runBlob } from '../src/core/engine/firmwareEngine.js';
 import { CpmlError, FileError, OnnxReadError, UnsupportedModelError } from '../src/core/errors.js';
 import { loadOnnxFile } from '../src/core/onnx/loadOnnxFile.js';
 import { validateBlob } from '../src/core/blob/validateBlob.js';
-import { fixturePath, maxAbsError, readBytes, readFloat32File, readManifest, upstreamPath } from './support/fixtures.js';
+import { fixturePath, maxAbsError, prng, readBytes, readFloat32File, readManifest, upstreamPath } from './support/fixtures.js';
+import { evaluateOnnx } from '../src/core/engine/evaluateOnnx.js';
 
 const manifest = readManifest();
 const okFixtures = manifest.filter((f) => f.kind === 'ok');
 const refuseFixtures = manifest.filter((f) => f.kind === 'refuse');
+const convertsFixtures = manifest.filter((f) => f.kind === 'converts');
 const TOLERANCE = 1e-4;
 
 /** Refusals about one node: the op the error must name. The others concern the whole graph. */
 const REFUSED_NODE_OPS: Record<string, string[]> = {
-  refuse_grouped_conv: ['Conv'],
-  refuse_dilated_conv: ['Conv'],
-  refuse_ceil_mode: ['MaxPool'],
-  refuse_avgpool: ['AveragePool'],
-  refuse_avgpool_default: ['Pad'],
   refuse_sigmoid: ['Sigmoid'],
   // The branch: either consumer of the shared tensor is a fair node to name.
   refuse_residual: ['Conv', 'Add'],
@@ -31,8 +28,6 @@ const REFUSED_NODE_OPS: Record<string, string[]> = {
   refuse_relu_too_big: ['Relu'],
   refuse_softmax_axis: ['Softmax'],
   refuse_maxpool_pads: ['MaxPool'],
-  refuse_reshape_not_flatten: ['Reshape'],
-  refuse_asymmetric_pads: ['Conv'],
 };
 const GRAPH_LEVEL_REFUSALS = new Set(['refuse_two_inputs', 'refuse_two_outputs', 'refuse_batch2', 'refuse_dynamic_hw']);
 
@@ -55,7 +50,8 @@ function catchError(fn: () => unknown): unknown {
 describe('manifest', () => {
   it('lists ok and refuse fixtures whose files exist', () => {
     assert.ok(okFixtures.length >= 30, `only ${okFixtures.length} ok fixtures`);
-    assert.ok(refuseFixtures.length >= 17, `only ${refuseFixtures.length} refuse fixtures`);
+    assert.ok(refuseFixtures.length >= 10, `only ${refuseFixtures.length} refuse fixtures`);
+    assert.ok(convertsFixtures.length >= 7, `only ${convertsFixtures.length} converts fixtures`);
     for (const f of okFixtures) {
       for (const suffix of ['.onnx', '.input.bin', '.expected.bin']) assert.ok(existsSync(fixturePath(f.name, suffix)), `${f.name}${suffix} missing`);
     }
@@ -65,6 +61,23 @@ describe('manifest', () => {
       assert.ok(f.name in REFUSED_NODE_OPS || GRAPH_LEVEL_REFUSALS.has(f.name), `${f.name}: new refuse fixture, classify it in this test`);
     }
   });
+});
+
+describe('fixtures the first converter refused now convert, and agree with the ONNX evaluator', () => {
+  for (const f of convertsFixtures) {
+    it(f.name, () => {
+      const graph = loadOnnxFile(fixturePath(f.name, '.onnx'));
+      const conversion = convertOnnxFile(fixturePath(f.name, '.onnx'));
+      assert.deepEqual(validateBlob(conversion.blob).errors, []);
+      const n = f.input_shape.reduce((a, b) => a * b, 1);
+      const random = prng(n);
+      const input = Float32Array.from({ length: n }, () => Math.fround(random() * 2 - 1));
+      const expected = evaluateOnnx(graph, input).output;
+      const out = runBlob(conversion.blob, input);
+      assert.equal(out.length, expected.length);
+      for (let i = 0; i < out.length; i++) assert.ok(Math.abs(out[i] - expected[i]) <= 1e-5 * Math.max(1, Math.abs(expected[i])), `${f.name}[${i}]: ${out[i]} vs ${expected[i]}`);
+    });
+  }
 });
 
 describe('ok fixtures convert and reproduce PyTorch', () => {

@@ -5,6 +5,7 @@ import type { Layer, LayerRecord } from './blob/blobFormat.js';
 import { writeFileAtomic, type WriteOptions } from './files/atomicWrite.js';
 import { loadOnnxFile } from './onnx/loadOnnxFile.js';
 import { lowerGraph, type TensorSpec } from './onnx/lowerGraph.js';
+import type { Rewrite } from './onnx/rewrites.js';
 import type { OnnxGraph } from './onnx/onnxGraph.js';
 import { readOnnx } from './onnx/readOnnx.js';
 
@@ -16,6 +17,8 @@ export interface Conversion {
   input: TensorSpec;
   output: TensorSpec;
   notes: string[];
+  /** Ops computed by other layers than their own, with their cost (describeRewrite says it in words). */
+  rewrites: Rewrite[];
   /** What the user should look at before deploying (NaN or infinite weights, naming the tensor). */
   warnings: string[];
 }

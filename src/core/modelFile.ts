@@ -3,6 +3,7 @@
 // the answer. By content first: a blob carries the magic (the reference converter's blobs too);
 // an ONNX model is protobuf. A .bin without the magic whose header cannot be a blob's is most
 // likely one of the raw float32 sample inputs that sit next to the model, and is called so.
+import { describeRewrites } from './onnx/lowerGraph.js';
 import { basename, extname } from 'node:path';
 import { buildModelReport, type ModelReport } from './analysis/modelReport.js';
 import { nonFiniteBlobWarnings } from './analysis/nonFiniteWeights.js';
@@ -91,6 +92,6 @@ export function modelReportFor(model: ModelFile, heapBudgetBytes?: number): Mode
   const { conversion } = model;
   return buildModelReport({
     source: model.name, kind: 'onnx', records: conversion.records, blobBytes: conversion.blob.length,
-    layers: conversion.layers, notes: conversion.notes, weightWarnings: conversion.warnings, issues, heapBudgetBytes,
+    layers: conversion.layers, notes: conversion.notes, rewrites: describeRewrites(conversion.rewrites), weightWarnings: conversion.warnings, issues, heapBudgetBytes,
   });
 }

@@ -26,9 +26,10 @@ export const COMMANDS: Record<string, Handler> = {
     if (!uri) return;
     const { outPath, conversion } = await toolchain().convertToBlob(uri);
     const rel = vscode.workspace.asRelativePath(outPath);
-    state.log.info(`converted ${uri.fsPath} → ${outPath} (${conversion.layers.length} layers, ${conversion.blob.length} bytes)${conversion.notes.map((n) => `\n  note: ${n}`).join('')}`);
+    const rewrites = toolchain().describeRewrites(conversion.rewrites);
+    state.log.info(`converted ${uri.fsPath} → ${outPath} (${conversion.layers.length} layers, ${conversion.blob.length} bytes)${rewrites.map((r) => `\n  rewrite: ${r}`).join('')}${conversion.notes.map((n) => `\n  note: ${n}`).join('')}`);
     const choice = await vscode.window.showInformationMessage(
-      `Converted to ${rel}: ${conversion.layers.length} layers, ${(conversion.blob.length / 1024).toFixed(1)} KB.${conversion.notes.length ? ` ${conversion.notes.length} note(s) in the log.` : ''}`,
+      `Converted to ${rel}: ${conversion.layers.length} layers, ${(conversion.blob.length / 1024).toFixed(1)} KB.${rewrites.length ? ` ${rewrites.length} operation(s) rewritten for the firmware (costs in the log).` : ''}${conversion.notes.length ? ` ${conversion.notes.length} note(s) in the log.` : ''}`,
       'Inspect', 'Show Log');
     if (choice === 'Inspect') await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(outPath), 'cpml.blobView');
     if (choice === 'Show Log') state.log.show(true);

@@ -61,6 +61,7 @@ ${buttons}
 <p>${kb(m.totalBytes)} of the ${kb(m.heapBudgetBytes)} heap budget — ${m.fits ? `${kb(m.marginBytes)} to spare` : `<strong>${kb(-m.marginBytes)} short</strong>`}: blob ${kb(m.blobBytes)}, scratch 2 × ${kb(m.scratchBytes / 2)}, input ${kb(m.inputArrayBytes)}, output ${kb(m.outputListBytes)}. Flash: ${kb(r.totals.blobBytes)}.</p>
 <h2>Speed (estimate)</h2>
 <p>${r.latency.inferMs.toFixed(1)} ms per inference, ${r.latency.loadMs.toFixed(1)} ms to load — ${esc(r.latency.model)}. ${num(r.totals.macs)} MACs, ${num(r.totals.parameters)} parameters.</p>
+${r.rewrites.length ? `<h2>Rewrites</h2><p>The firmware has no layer for these operations; they run exactly as other layers, at this cost (already in the table, memory and speed above):</p>${list('rewrite', r.rewrites)}` : ''}
 ${list('error', r.errors)}${list('warning', r.warnings)}${list('note', r.notes)}`;
   }
   return `<!DOCTYPE html><html><head><meta charset="utf-8">

@@ -32,5 +32,6 @@ export async function validateOnHost(uri: vscode.Uri, samples = 8): Promise<Mode
 
 
 export { planDeploy } from '../core/deploy/planDeploy.js';
+export { describeRewrites } from '../core/onnx/lowerGraph.js';
 export { executeDeploy } from '../core/deploy/executeDeploy.js';
 export { VirtualPico } from '../sim/virtualPico.js';

@@ -10,7 +10,7 @@ import { BlobFormatError, CpmlError, FirmwareError } from '../../src/core/errors
 import { encodeRecords, shape, type RecordSpec } from '../support/blobBuilder.js';
 import { readBytes, upstreamPath } from '../support/fixtures.js';
 
-const { Conv2D, ReLU, Flatten, Linear, Softmax } = LayerType;
+const { Conv2D, ReLU, Flatten, Linear, Softmax, MaxPool2D } = LayerType;
 const upstream = readBytes(upstreamPath('model.bin'));
 
 /** Upstream model.bin with one field of record `layer` overwritten. */
@@ -144,6 +144,23 @@ describe('record consistency', () => {
     assertError(patchUpstream(2, 4, 1, 0), 2, /stride is 0/);
     const mismatch = patchUpstream(2, 2, 1, 3); // out_channels 3 while in_channels 4
     assertError(mismatch, 2, /output channels 3 differ from input channels 4/);
+  });
+
+  it('accepts MaxPool2D outputs of PyTorch\'s ceil_mode (the firmware clips the last windows), nothing larger', () => {
+    // 7×7, k2 s2: floor 3×3, ceil 4×4 (the last window hangs over the edge and is clipped).
+    const pool = (out: number) => blob([
+      { type: Flatten, in: shape(2, 7, 7), out: shape(2, 7, 7) },
+      { type: MaxPool2D, in: shape(2, 7, 7), out: shape(2, out, out), kernel: 2, stride: 2 },
+    ]);
+    for (const out of [3, 4]) assert.deepEqual(validateBlob(pool(out)).errors, [], `${out}×${out}`);
+    assertError(pool(5), 1, /output 5×5 does not follow from input 7×7, kernel 2, stride 2 \(expected 3×3 or 4×4 in ceil mode\)/);
+    // k1 s3 on 5: ceil would add a window starting past the edge, which PyTorch drops: only 2.
+    const k1 = (out: number) => blob([
+      { type: Flatten, in: shape(1, 5, 5), out: shape(1, 5, 5) },
+      { type: MaxPool2D, in: shape(1, 5, 5), out: shape(1, out, out), kernel: 1, stride: 3 },
+    ]);
+    assert.deepEqual(validateBlob(k1(2)).errors, []);
+    assert.ok(validateBlob(k1(3)).errors.some((e) => /does not follow/.test(e.message)));
   });
 
   it('element counts above 65535 for ReLU, Softmax and Linear', () => {

@@ -73,9 +73,9 @@ describe('cpml convert', () => {
   it('refuses an unsupported model naming the node, and writes nothing', async () => {
     const dir = tmp();
     const out = join(dir, 'out.bin');
-    const r = await cpml('convert', 'test/fixtures/models/refuse_grouped_conv.onnx', '-o', out);
+    const r = await cpml('convert', 'test/fixtures/models/refuse_sigmoid.onnx', '-o', out);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /node '\/0\/Conv' \(#0, Conv\): grouped convolution \(group=2\)/);
+    assert.match(r.stderr, /node '\/1\/Sigmoid' \(#1, Sigmoid\): operator Sigmoid is not supported by the firmware/);
     assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, 'no stack trace');
     assert.deepEqual(readdirSync(dir), []);
   });
@@ -111,6 +111,17 @@ describe('cpml inspect', () => {
     assert.match(r.stdout, /^10 +Linear +72×1×1 +10×1×1 .* Gemm '\/fc\/Gemm'$/m);
     assert.match(r.stdout, /fits the heap budget of 150.0 KB/);
     assert.match(r.stdout, /estimated [\d.]+ ms per inference/);
+  });
+
+  it('lists the rewrites of ops the firmware has no layer for, with their cost', async () => {
+    const r = await cpml('inspect', 'test/fixtures/torch2/depthwise_separable.dynamo.onnx');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^rewrite: depthwise Conv '[^']+' \(#\d+\) runs as a full Conv 8→8 \(zero weights between the 8 groups\): 8× the MACs \([\d,]+\), \+[\d.]+ KB of weights$/m);
+    const json = JSON.parse((await cpml('inspect', 'test/fixtures/torch2/lenet5.legacy.onnx', '--json')).stdout) as { rewrites: string[] };
+    assert.equal(json.rewrites.filter((w) => /^AveragePool .* runs as a Conv/.test(w)).length, 2);
+    const converted = await cpml('convert', 'test/fixtures/torch2/lenet5.legacy.onnx', '-o', join(tmp(), 'lenet.bin'));
+    assert.equal(converted.status, 0, converted.stderr);
+    assert.match(converted.stdout, /^ {2}rewrite: AveragePool/m);
   });
 
   it('gives the same numbers as JSON, for a blob too', async () => {

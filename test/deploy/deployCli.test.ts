@@ -83,6 +83,10 @@ describe('cpml deploy (dist/cli.js)', () => {
     assert.equal(heap.status, 1);
     assert.equal(heap.stdout, '');
     assert.match(heap.stderr, /^cpml deploy: model\.onnx needs 38\.9 KB of RAM, 18\.9 KB more than the 20\.0 KB heap budget — .*MemoryError on the board\. Make the model smaller.*\n$/);
+    // A model that is too big because of a rewrite says so.
+    const rewritten = cpml('deploy', 'test/fixtures/torch2/depthwise_separable.dynamo.onnx', '--drive', drive, '--heap', '20');
+    assert.equal(rewritten.status, 1);
+    assert.match(rewritten.stderr, /more than the 20\.0 KB heap budget .*; it includes the converter's rewrites: depthwise Conv .* runs as a full Conv 8→8/);
     const refused = cpml('deploy', 'test/fixtures/models/refuse_sigmoid.onnx', '--drive', drive);
     assert.equal(refused.status, 1);
     assert.match(refused.stderr, /^cpml deploy: .*Sigmoid/);

@@ -54,6 +54,16 @@ describe('model view and conversion (code-server)', () => {
     });
   });
 
+  it('a torch 2.x export with depthwise Convs shows each rewrite and its cost', { timeout: SCENARIO_TIMEOUT }, async () => {
+    await wb.scenario('model view of a rewritten model', async () => {
+      const view = await wb.openWebviewFromExplorer('depthwise_separable.dynamo.onnx', 'Rewrites');
+      await view.locator('h2', { hasText: 'Rewrites' }).waitFor({ timeout: UI_TIMEOUT });
+      const rewrites = await view.locator('ul.rewrite li').allTextContents();
+      assert.ok(rewrites.some((r) => /^depthwise Conv '.+' \(#\d+\) runs as a full Conv 8→8 \(zero weights between the 8 groups\): 8× the MACs/.test(r)), rewrites.join('\n'));
+      assert.equal(await view.locator('.error').count(), 0);
+    });
+  });
+
   it('the broken model opens in the model view with the reason it cannot run', { timeout: SCENARIO_TIMEOUT }, async () => {
     await wb.scenario('model view of broken.onnx', async () => {
       await wb.clearNotifications();

@@ -78,7 +78,7 @@ describe('Conv and MaxPool sizes that cannot be', () => {
 
   it('a kernel larger than the padded input names the input and the padding', () => {
     const e = refusal(convModel(7, { pads: [1, 1, 1, 1] }, 4));
-    assert.match(e.message, /kernel 7×7 is larger than its input 4×4 padded by 1 on each side/);
+    assert.match(e.message, /its 7×7 window is larger than its input 4×4 with padding \[1, 1, 1, 1\]/);
     assert.ok(e.hint);
   });
 

@@ -6,10 +6,12 @@ import { lowerGraph } from '../../src/core/onnx/lowerGraph.js';
 import { convertGraph } from '../../src/core/convert.js';
 import { runBlob } from '../../src/core/engine/firmwareEngine.js';
 import { LayerType } from '../../src/core/blob/blobFormat.js';
+import { pooledLength } from '../../src/core/blob/checkLimits.js';
 import { FirmwareLimitError, UnsupportedModelError } from '../../src/core/errors.js';
 import type { OnnxGraph } from '../../src/core/onnx/onnxGraph.js';
 import { attr, DataType, graphOf, type AttrSpec, type ModelSpec, type NodeSpec, type TensorSpec } from '../support/onnxBuilder.js';
 import { maxAbsError, prng } from '../support/fixtures.js';
+import { evaluateOnnx } from '../../src/core/engine/evaluateOnnx.js';
 
 const { Conv2D, MaxPool2D, ReLU, Flatten, Linear } = LayerType;
 
@@ -91,23 +93,70 @@ function convReference(x: Float32Array, c: number, h: number, w: number, weights
   return { out, oh, ow };
 }
 
+/**
+ * Converts the graph and checks the blob against the independent ONNX evaluator on a random
+ * input: within 1e-5 × max(1, |ref|). Returns the conversion for further checks.
+ */
+function assertComputesLikeOnnx(spec: ModelSpec, seed = 7): ReturnType<typeof convertGraph> {
+  const graph = graphOf(spec);
+  const conversion = convertGraph(graph);
+  const n = conversion.input.dims.reduce((a, b) => a * b, 1);
+  const x = randomFloats(n, seed);
+  const expected = evaluateOnnx(graph, x).output;
+  const out = runBlob(conversion.blob, x);
+  assert.equal(out.length, expected.length);
+  for (let i = 0; i < out.length; i++) {
+    assert.ok(Math.abs(out[i] - expected[i]) <= 1e-5 * Math.max(1, Math.abs(expected[i])), `value ${i}: ${out[i]} vs ${expected[i]}`);
+  }
+  return conversion;
+}
+
 const tensor = (spec: ModelSpec, name: string): TensorSpec => spec.initializers!.find((t) => t.name === name)!;
 
 describe('Conv lowering', () => {
-  it('refuses a non-square kernel', () => {
-    assertRefused(convModel({ h: 6, w: 6, kh: 3, kw: 2 }), { pattern: /non-square kernel 3×2/, node: { op: 'Conv', index: 0 } });
+  it('refuses a non-square kernel whose axes would need different paddings', () => {
+    assertRefused(convModel({ h: 6, w: 6, kh: 3, kw: 2 }), { pattern: /window \(3×2\) and padding \[0, 0, 0, 0\] give the two axes different reaches/, node: { op: 'Conv', index: 0 } });
+  });
+
+  it('runs a non-square kernel whose padding evens it out, as a square kernel with zeros', () => {
+    // 3×1 with pads (1, 0): both axes reach 1 beyond the padding → a 3×3 kernel, padding 1.
+    const c = assertComputesLikeOnnx(convModel({ c: 2, oc: 3, h: 6, w: 6, kh: 3, kw: 1, attributes: { pads: [1, 0, 1, 0] } }));
+    const conv = c.layers.find((l) => l.type === Conv2D)!;
+    assert.deepEqual([conv.kernel, conv.padding], [3, 1]);
+    assert.ok(c.rewrites.some((r) => r.kind === 'non-square'));
   });
 
   it('refuses different strides per axis', () => {
     assertRefused(convModel({ h: 6, w: 6, kh: 3, attributes: { strides: [1, 2] } }), { pattern: /strides \[1, 2\] differ per axis/, node: { op: 'Conv', index: 0 } });
   });
 
-  it('refuses SAME_LOWER when it pads asymmetrically (even kernel, or odd total with stride 2)', () => {
-    // k=2, s=1: total padding 1 → SAME_LOWER puts it at the top/left.
-    assertRefused(convModel({ h: 5, w: 5, kh: 2, attributes: { auto_pad: 'SAME_LOWER' } }), { pattern: /asymmetric padding \[1, 1, 0, 0\]/, node: { op: 'Conv', index: 0 } });
+  it('runs SAME_LOWER / SAME_UPPER that pad asymmetrically, with a larger kernel and zeros', () => {
+    // k=2, s=1: total padding 1 → SAME_LOWER puts it at the top/left, SAME_UPPER at the bottom/right.
+    for (const autoPad of ['SAME_LOWER', 'SAME_UPPER']) {
+      const c = assertComputesLikeOnnx(convModel({ c: 2, oc: 3, h: 5, w: 5, kh: 2, attributes: { auto_pad: autoPad } }));
+      const conv = c.layers.find((l) => l.type === Conv2D)!;
+      assert.deepEqual([conv.kernel, conv.padding, conv.out.h], [3, 1, 5], autoPad);
+      assert.ok(c.rewrites.some((r) => r.kind === 'asymmetrically padded'));
+    }
     // k=3, s=2 on 6×6: total 1.
-    assertRefused(convModel({ h: 6, w: 6, kh: 3, attributes: { auto_pad: 'SAME_LOWER', strides: [2, 2] } }), { pattern: /asymmetric padding \[1, 1, 0, 0\]/, node: { op: 'Conv', index: 0 } });
-    assertRefused(convModel({ h: 5, w: 5, kh: 2, attributes: { auto_pad: 'SAME_UPPER' } }), { pattern: /asymmetric padding \[0, 0, 1, 1\]/, node: { op: 'Conv', index: 0 } });
+    assertComputesLikeOnnx(convModel({ c: 2, oc: 2, h: 6, w: 6, kh: 3, attributes: { auto_pad: 'SAME_LOWER', strides: [2, 2] } }));
+  });
+
+  it('runs grouped, depthwise and dilated convolutions, and says what they cost', () => {
+    const grouped = convModel({ c: 4, oc: 6, h: 7, w: 7, kh: 3, attributes: { group: 2, pads: [1, 1, 1, 1] } });
+    grouped.initializers![0] = { name: 'W', dims: [6, 2, 3, 3], data: randomFloats(108, 1) };
+    let c = assertComputesLikeOnnx(grouped);
+    assert.match(c.rewrites.map((r) => r.how).join('\n'), /runs as a full Conv 4→6 \(zero weights between the 2 groups\)/);
+    const depthwise = convModel({ c: 3, oc: 3, h: 8, w: 8, kh: 3, attributes: { group: 3, dilations: [2, 2], pads: [2, 2, 2, 2] } });
+    depthwise.initializers![0] = { name: 'W', dims: [3, 1, 3, 3], data: randomFloats(27, 1) };
+    c = assertComputesLikeOnnx(depthwise);
+    const conv = c.layers.find((l) => l.type === Conv2D)!;
+    assert.deepEqual([conv.kernel, conv.padding, conv.in.c, conv.out.c], [5, 2, 3, 3]);
+    assert.equal(c.rewrites[0].kind, 'depthwise');
+    assert.equal(c.rewrites[0].macs.after / c.rewrites[0].macs.before, 3 * 25 / 9);
+    // A dilation that would need a kernel over 255 is refused, saying why.
+    const huge = convModel({ h: 300, w: 300, kh: 3, attributes: { dilations: [130, 130] } });
+    assertRefused(huge, { pattern: /needs a 261×261 kernel once its dilation is spread out, more than the firmware's limit of 255/, node: { op: 'Conv', index: 0 } });
   });
 
   it('accepts SAME_LOWER when it pads symmetrically, and the blob computes the convolution', () => {
@@ -169,8 +218,25 @@ describe('MaxPool lowering', () => {
     assert.deepEqual(Array.from(out), expected);
   });
 
-  it('refuses ceil_mode=1 where it would add a partial window', () => {
-    assertRefused(poolModel(9, { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 }), { pattern: /ceil_mode=1 gives a 5×5 output where the firmware computes 4×4/, node: { op: 'MaxPool', index: 0 } });
+  it('runs ceil_mode=1 where it adds a partial window (the firmware clips windows at the edge)', () => {
+    for (const [h, k, s] of [[9, 2, 2], [8, 3, 2], [7, 3, 3], [5, 1, 3]]) {
+      const spec = poolModel(h, { kernel_shape: [k, k], strides: [s, s], ceil_mode: 1 });
+      spec.nodes![0].outputs = ['y']; // the evaluator computes no indices
+      const c = assertComputesLikeOnnx(spec);
+      const pool = c.layers.find((l) => l.type === MaxPool2D)!;
+      assert.equal(pool.out.h, pooledLength(h, k, s, true), `${h} ${k} ${s}`);
+    }
+  });
+
+  it('runs MaxPool padding after a ReLU as zero padding, and refuses it where values may be negative', () => {
+    const relu: NodeSpec = { op: 'Relu', inputs: ['x'], outputs: ['r'] };
+    const padded: ModelSpec = {
+      inputs: [{ name: 'x', dims: [1, 2, 7, 7] }], outputs: [{ name: 'y' }],
+      nodes: [relu, { op: 'MaxPool', name: 'pool', inputs: ['r'], outputs: ['y'], attributes: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } }],
+    };
+    const c = assertComputesLikeOnnx(padded);
+    assert.deepEqual(c.layers.map((l) => l.type), [ReLU, Conv2D, MaxPool2D]);
+    assertRefused(poolModel(7, { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }), { pattern: /pads \[1, 1, 1, 1\] with −∞.*may be negative/, node: { op: 'MaxPool', index: 0 } });
   });
 
   it('refuses a used indices output', () => {
@@ -264,7 +330,7 @@ describe('Gemm / MatMul / Add lowering', () => {
     assertRefused(spec, { pattern: /adds two computed tensors .*not a single chain/, node: { op: 'Add', index: 2 } });
   });
 
-  it('refuses a constant Add that is not a bias of the previous layer', () => {
+  it('runs a constant Add that is not a bias of the previous layer (as a Linear at the end)', () => {
     const spec: ModelSpec = {
       inputs: [{ name: 'x', dims: [1, 4] }],
       outputs: [{ name: 'y', dims: [1, 4] }],
@@ -274,7 +340,9 @@ describe('Gemm / MatMul / Add lowering', () => {
         { op: 'Add', name: 'shift', inputs: ['r', 'c'], outputs: ['y'] },
       ],
     };
-    assertRefused(spec, { pattern: /not the bias of a directly preceding Conv\/Gemm\/MatMul/, node: { op: 'Add', index: 1 } });
+    const c = assertComputesLikeOnnx(spec);
+    assert.deepEqual(c.layers.map((l) => l.type), [ReLU, Linear]);
+    assert.match(c.rewrites.map((r) => r.how).join(), /runs as a Linear 4→4/);
   });
 
   it('refuses a Linear with more than 65535 outputs', () => {
@@ -336,13 +404,33 @@ describe('BatchNormalization / Dropout', () => {
     assert.deepEqual(Array.from(layer.bias!), [-0.5, 1.5]);
   });
 
-  it('refuses BatchNormalization after ReLU', () => {
+  it('runs BatchNormalization after ReLU as a 1×1 Conv, and at the model input folded into the Conv after it', () => {
     const relu: NodeSpec = { op: 'Relu', name: 'relu', inputs: ['c'], outputs: ['r'] };
-    assertRefused(bnModel([conv, relu], 'r'), { pattern: /cannot be folded after Relu; it is only supported directly after Conv, Gemm or MatMul/, node: { op: 'BatchNormalization', index: 2 } });
+    const c = assertComputesLikeOnnx(bnModel([conv, relu], 'r'));
+    assert.deepEqual(c.layers.map((l) => l.type), [Conv2D, ReLU, Conv2D]);
+    assert.match(c.rewrites.map((r) => r.how).join(), /runs as a 1×1 Conv 2→2/);
+    // BN(1 channel) at the input, then a Conv without padding: folded into that Conv.
+    const input: ModelSpec = {
+      inputs: [{ name: 'x', dims: [1, 1, 4, 4] }], outputs: [{ name: 'y' }],
+      initializers: [
+        { name: 'W', dims: [2, 1, 3, 3], data: randomFloats(18, 50) },
+        { name: 'scale', dims: [1], data: [-1.5] }, { name: 'bias', dims: [1], data: [0.25] },
+        { name: 'mean', dims: [1], data: [0.5] }, { name: 'var', dims: [1], data: [2] },
+      ],
+      nodes: [
+        { op: 'BatchNormalization', name: 'bn', inputs: ['x', 'scale', 'bias', 'mean', 'var'], outputs: ['n'] },
+        { op: 'Conv', name: 'conv', inputs: ['n', 'W'], outputs: ['y'] },
+      ],
+    };
+    const folded = assertComputesLikeOnnx(input);
+    assert.deepEqual(folded.layers.filter((l) => l.type !== Flatten).map((l) => l.type), [Conv2D]);
+    // With padding the zeros must not pass through the BatchNorm: it runs as its own 1×1 Conv.
+    input.nodes![1].attributes = { pads: [1, 1, 1, 1] };
+    assert.deepEqual(assertComputesLikeOnnx(input).layers.map((l) => l.type), [Conv2D, Conv2D]);
   });
 
-  it('refuses BatchNormalization on the model input', () => {
-    assertRefused(bnModel([], 'x'), { pattern: /cannot be folded on the model input/, node: { op: 'BatchNormalization', index: 0 } });
+  it('refuses BatchNormalization whose parameters do not match the channels', () => {
+    assertRefused(bnModel([], 'x'), { pattern: /scale has 2 values but the input has 1 channels/, node: { op: 'BatchNormalization', index: 0 } });
   });
 
   it('refuses BatchNormalization in training mode', () => {
@@ -539,9 +627,10 @@ describe('bias constants follow ONNX broadcasting (trailing axes align)', () => 
     }
   });
 
-  it('refuses a [C] constant after a Conv: ONNX adds it along the width, not per channel', () => {
+  it('runs a [C] constant after a Conv as ONNX broadcasts it: along the width, not per channel', () => {
     // conv is [1, 2, 2, 2]: c of shape [2] broadcasts over the last axis (x), which no bias can express.
-    assertRefused(convAdd([2], [10, 20]), { pattern: /its constant of shape \[2\] is not a per-output bias of the preceding layer/, node: { op: 'Add', index: 1 } });
+    const c = assertComputesLikeOnnx(convAdd([2], [10, 20]));
+    assert.deepEqual(c.layers.map((l) => l.type), [Flatten, Conv2D, Linear]);
   });
 
   /** x [1,3] → MatMul (3→2) → Add(const) → y. */
@@ -567,7 +656,7 @@ describe('bias constants follow ONNX broadcasting (trailing axes align)', () => 
   });
 
   it('refuses an [N,1] constant after a MatMul ([1,N] + [N,1] is an N×N matrix)', () => {
-    assertRefused(matmulAdd([2, 1], [10, 20]), { pattern: /its constant of shape \[2, 1\] is not a per-output bias/, node: { op: 'Add', index: 1 } });
+    assertRefused(matmulAdd([2, 1], [10, 20]), { pattern: /its constant of shape \[2, 1\] does not broadcast to the data's shape \[1, 2\] without changing it/, node: { op: 'Add', index: 1 } });
   });
 
   it('refuses a Gemm C of shape [N,1]', () => {

@@ -7,7 +7,8 @@ export const UPSTREAM_DIR = join('examples', 'mnist'); // the upstream example, 
 
 export interface ManifestEntry {
   name: string;
-  kind: 'ok' | 'refuse';
+  /** ok: PyTorch reference stored; refuse: must be refused; converts: once refused, now converted (checked against the ONNX evaluator). */
+  kind: 'ok' | 'refuse' | 'converts';
   opset: number;
   input_shape: number[];
   output_len?: number;

@@ -1,3 +1,4 @@
+import { describeRewrites } from '../../core/onnx/lowerGraph.js';
 import { statSync } from 'node:fs';
 import { jsonForTerminal, quoted } from '../../core/text/untrustedText.js';
 import { basename, dirname, extname, join, resolve } from 'node:path';
@@ -41,9 +42,10 @@ export const convertCommand: CommandSpec = {
     if (sameFile(output, input)) throw new UsageError(`the output ${quoted(output, 500)} is the input model; choose another -o`);
     const c = convertOnnxFileTo(input, output, { force: args.values.force === true, forceHint: 'pass --force to replace it' });
     if (args.values.json) {
-      io.out(jsonForTerminal({ input, output, layers: c.layers.length, bytes: c.blob.length, notes: c.notes, warnings: c.warnings }) + '\n');
+      io.out(jsonForTerminal({ input, output, layers: c.layers.length, bytes: c.blob.length, rewrites: describeRewrites(c.rewrites), notes: c.notes, warnings: c.warnings }) + '\n');
     } else {
       io.out(`Converted ${input} → ${output} (${c.layers.length} layers, ${formatBytes(c.blob.length)})\n`);
+      for (const rewrite of describeRewrites(c.rewrites)) io.out(`  rewrite: ${rewrite}\n`);
       for (const note of c.notes) io.out(`  note: ${note}\n`);
       for (const warning of c.warnings) io.out(`  warning: ${warning}\n`);
     }

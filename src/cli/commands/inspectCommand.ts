@@ -59,7 +59,7 @@ export function renderReport(r: ModelReport): string {
   lines.push(`       ${m.fits ? 'fits' : 'DOES NOT FIT'} the heap budget of ${formatBytes(m.heapBudgetBytes)} (${m.fits ? `${formatBytes(m.marginBytes)} to spare` : `${formatBytes(-m.marginBytes)} short`})`);
   const long = r.latency.inferMs >= 60_000 ? ` (${formatDuration(r.latency.inferMs)})` : '';
   lines.push(`Speed: estimated ${formatMs(r.latency.inferMs)} ms${long} per inference, ${formatMs(r.latency.loadMs)} ms to load — ${r.latency.model}`);
-  lines.push(...listed('note', r.notes), ...listed('warning', r.warnings), ...listed('error', r.errors));
+  lines.push(...listed('rewrite', r.rewrites), ...listed('note', r.notes), ...listed('warning', r.warnings), ...listed('error', r.errors));
   if (r.errors.length) lines.push('This blob must not be deployed: on the firmware it would crash the board, read outside the blob or compute garbage. Convert the ONNX model again with cpml.');
   return lines.join('\n') + '\n';
 }

@@ -42,6 +42,12 @@ export interface ModelReport {
   compute: { macs: number; limitMacs: number; withinLimit: boolean; heaviestLayer: number; heaviestShare: number };
   /** What the converter did (folds, added layers). */
   notes: string[];
+  /**
+   * Ops the firmware has no layer for, computed exactly by other layers, with what that costs
+   * (e.g. "depthwise Conv 'dw' (#3) runs as a full Conv …: 8× the MACs, +2.3 KB of weights").
+   * The layers, memory plan and latency above already are the rewritten ones.
+   */
+  rewrites: string[];
   warnings: string[];
   /** Blob validation errors: the model must not be deployed. */
   errors: string[];
@@ -55,6 +61,7 @@ export interface ReportInput {
   /** Lowered layers, when the report is of a conversion (gives ONNX sources and notes). */
   layers?: readonly Layer[];
   notes?: string[];
+  rewrites?: string[];
   /** Warnings about the weights: the converter's (naming ONNX tensors), or a blob's own (by layer).*/
   weightWarnings?: string[];
   issues?: { errors: BlobIssue[]; warnings: BlobIssue[] };
@@ -123,6 +130,7 @@ export function buildModelReport(input: ReportInput): ModelReport {
     latency: { estimated: true, model: latency.model, inferMs: latency.inferMs, loadMs: latency.loadMs },
     compute: { macs: compute.macs, limitMacs, withinLimit: compute.macs <= limitMacs, heaviestLayer: compute.heaviest.index, heaviestShare: compute.heaviest.share },
     notes: input.notes ?? [],
+    rewrites: input.rewrites ?? [],
     warnings,
     errors: (input.issues?.errors ?? []).map(describe),
   };

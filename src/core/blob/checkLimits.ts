@@ -26,6 +26,18 @@ export function arithmeticProblems(products: Parameters<typeof overflows>[0]): R
   }));
 }
 
+/**
+ * Pooled length along one axis, as PyTorch and ONNX compute it: floor mode, or ceil mode where a
+ * last window that hangs over the edge counts unless it would start in the end padding.
+ */
+export function pooledLength(size: number, span: number, stride: number, ceil: boolean, padBegin = 0, padEnd = 0): number {
+  const room = size + padBegin + padEnd - span;
+  if (!ceil) return Math.floor(room / stride) + 1;
+  let out = Math.ceil(room / stride) + 1;
+  if ((out - 1) * stride >= size + padBegin) out--;
+  return out;
+}
+
 /** Field ranges, element-count limits and the internal consistency of one record. */
 export function recordProblems(r: RecordShape): RecordProblem[] {
   const problems: RecordProblem[] = [];
@@ -72,10 +84,14 @@ export function recordProblems(r: RecordShape): RecordProblem[] {
       if (r.out.c !== r.in.c) problems.push({ message: `output channels ${r.out.c} differ from input channels ${r.in.c}; the firmware pools ${r.in.c}` });
       if (r.stride < 1) problems.push({ message: 'stride is 0' });
       else {
-        const h = Math.floor((r.in.h - r.kernel) / r.stride) + 1;
-        const w = Math.floor((r.in.w - r.kernel) / r.stride) + 1;
-        if (r.kernel < 1 || h !== r.out.h || w !== r.out.w) {
-          problems.push({ message: `output ${r.out.h}×${r.out.w} does not follow from input ${r.in.h}×${r.in.w}, kernel ${r.kernel}, stride ${r.stride} (expected ${h}×${w})` });
+        // Floor mode, or ceil mode (PyTorch's ceil_mode=True): the firmware clips the last
+        // windows at the input's edge, which is exactly what ceil mode computes.
+        const fits = (size: number, out: number) => out === pooledLength(size, r.kernel, r.stride, false) || out === pooledLength(size, r.kernel, r.stride, true);
+        if (r.kernel < 1 || !fits(r.in.h, r.out.h) || !fits(r.in.w, r.out.w)) {
+          const h = pooledLength(r.in.h, r.kernel, r.stride, false), w = pooledLength(r.in.w, r.kernel, r.stride, false);
+          const ch = pooledLength(r.in.h, r.kernel, r.stride, true), cw = pooledLength(r.in.w, r.kernel, r.stride, true);
+          const ceil = ch !== h || cw !== w ? ` or ${ch}×${cw} in ceil mode` : '';
+          problems.push({ message: `output ${r.out.h}×${r.out.w} does not follow from input ${r.in.h}×${r.in.w}, kernel ${r.kernel}, stride ${r.stride} (expected ${h}×${w}${ceil})` });
         }
       }
       break;

@@ -6,7 +6,7 @@
 // write (driveGuard.ts); from the samples folder it copies only what belongs to it (sampleSource.ts).
 import { createHash } from 'node:crypto';
 import { basename, extname, join, resolve } from 'node:path';
-import { quoted } from '../text/untrustedText.js';
+import { listSome, quoted } from '../text/untrustedText.js';
 import type { ModelReport } from '../analysis/modelReport.js';
 import { DEFAULT_HEAP_BUDGET_BYTES, type MemoryPlan } from '../analysis/memoryPlan.js';
 import { parseBootOut, type BootInfo } from '../board/bootOut.js';
@@ -78,6 +78,8 @@ export interface DeployModelSummary {
   memory: MemoryPlan;
   latency: ModelReport['latency'];
   notes: string[];
+  /** Ops run as other layers, with their cost (the memory above includes them). */
+  rewrites: string[];
   warnings: string[];
 }
 
@@ -134,8 +136,10 @@ export async function planDeploy(request: DeployRequest): Promise<DeployPlan> {
   }
   const memory = report.memory;
   if (!memory.fits) {
+    // Rewrites (a depthwise Conv run as a full one…) can be what makes a model too big: say so.
+    const rewrites = report.rewrites.length ? `; it includes the converter's rewrites: ${listSome(report.rewrites, 3)}` : '';
     throw new DeployError('memory',
-      `${basename(request.model)} needs ${kb(memory.totalBytes)} of RAM, ${kb(-memory.marginBytes)} more than the ${kb(memory.heapBudgetBytes)} heap budget — load_model would fail with MemoryError on the board`,
+      `${basename(request.model)} needs ${kb(memory.totalBytes)} of RAM, ${kb(-memory.marginBytes)} more than the ${kb(memory.heapBudgetBytes)} heap budget — load_model would fail with MemoryError on the board${rewrites}`,
       'Make the model smaller (fewer channels, a smaller Linear layer), or if gc.mem_free() on your board shows more heap, raise the budget (--heap KB, or the setting cpml.model.heapBudgetKB)');
   }
   const modelName = driveModelName(request.model);
@@ -143,7 +147,7 @@ export async function planDeploy(request: DeployRequest): Promise<DeployPlan> {
     source: request.model, kind, name: modelName, blobBytes: blob.length,
     layers: report.totals.layers, parameters: report.totals.parameters, macs: report.totals.macs,
     inputElements: report.inputElements, outputElements: report.outputElements,
-    memory, latency: report.latency, notes: report.notes, warnings: report.warnings,
+    memory, latency: report.latency, notes: report.notes, rewrites: report.rewrites, warnings: report.warnings,
   };
   warnings.push(...report.warnings);
 

@@ -4,6 +4,14 @@ import type { Layer, Shape3 } from '../blob/blobFormat.js';
 import { quoted } from '../text/untrustedText.js';
 import type { ConstantFolder } from './foldConstants.js';
 import { elementCount, type OnnxGraph, type OnnxNode, type Tensor } from './onnxGraph.js';
+import type { PendingMap } from './pendingMap.js';
+import type { Rewrite } from './rewrites.js';
+
+/** Zero padding of the chain tensor that no layer has applied yet: [top, left, bottom, right]. */
+export interface PendingPad {
+  pads: [number, number, number, number];
+  sources: NodeRef[];
+}
 
 export interface ChainState {
   graph: OnnxGraph;
@@ -21,6 +29,17 @@ export interface ChainState {
   constants: ConstantFolder;
   /** Names of every tensor some node reads or the graph outputs, built once: asking per node would be quadratic. */
   usedTensors: ReadonlySet<string>;
+  /**
+   * An affine map (scale, shift, mean, reorder) of the last layer's output that no layer has
+   * computed yet; `dims` is then its logical shape and `record` still the physical one.
+   */
+  pendingMap?: PendingMap;
+  /** A Pad waiting for the Conv or pooling that can take it as padding. */
+  pendingPad?: PendingPad;
+  /** Rewrites with their cost, for the report. */
+  rewrites: Rewrite[];
+  /** True when every value of the chain tensor is known to be ≥ 0 (after ReLU): zero padding then equals −∞ padding for a max. */
+  nonNegative: boolean;
 }
 
 /** Lowers one node: pushes layers and/or updates dims and record. */
@@ -45,10 +64,19 @@ export function flatRecord(n: number): Shape3 {
   return n <= 255 ? { c: n, h: 1, w: 1 } : { c: 1, h: 1, w: n };
 }
 
-/** Record shape for a logical ONNX shape: NCHW as is, anything else as a flat vector. */
-export function recordFor(dims: number[]): Shape3 {
-  if (dims.length === 4) return { c: dims[1], h: dims[2], w: dims[3] };
+/** Record shape for a logical ONNX shape: NCHW as is (when its channels fit a u8), anything else as a flat vector. */
+export function recordFor(dims: readonly number[]): Shape3 {
+  if (dims.length === 4 && dims[0] === 1 && dims[1] <= 255) return { c: dims[1], h: dims[2], w: dims[3] };
   return flatRecord(elementCount(dims));
+}
+
+/** Records that the last pushed layer produced the chain tensor, with its ONNX shape. */
+export function producedBy(state: ChainState, layer: Layer, dims: number[]): void {
+  state.layers.push(layer);
+  state.dims = dims;
+  state.record = layer.out;
+  state.lastLayerIsCurrent = true;
+  state.nonNegative = false;
 }
 
 /** A constant input (initializer, Constant node or folded shape computation), or a refusal. */

@@ -1,8 +1,13 @@
-// Gemm, MatMul, a bias Add and BatchNormalization → Linear layers (or folds into the previous
-// Conv2D/Linear). Weights end up (out, in) row-major, as the firmware reads them.
+// Gemm and MatMul → Linear layers, weights (out, in) row-major as the firmware reads them. A
+// pending map (a mean, a reorder, a scale and shift: pendingMap.ts) is absorbed into the
+// Linear's weights when that is cheaper than computing it with a layer of its own.
 import { LayerType, type Layer } from '../blob/blobFormat.js';
-import { constantInput, flatRecord, floatConstant, nodeLabel, nodeRef, refuse, usedExtraOutputs, type ChainState } from './chainState.js';
+import { U16_MAX } from '../blob/checkLimits.js';
+import { constantInput, flatRecord, nodeLabel, nodeRef, refuse, type ChainState } from './chainState.js';
 import { elementCount, getFloat, getInt, type OnnxNode } from './onnxGraph.js';
+import { settle, settledParameters } from './settlePending.js';
+import { describeSources } from './lowerSpatial.js';
+import { assertRewriteFits } from './rewrites.js';
 import { safeName } from '../text/untrustedText.js';
 
 const f32 = Math.fround;
@@ -16,9 +21,49 @@ function vectorInput(node: OnnxNode, state: ChainState): number {
   return d[d.length - 1];
 }
 
-function pushLinear(node: OnnxNode, state: ChainState, weights: Float32Array, outF: number, bias: Float32Array | undefined): void {
+/**
+ * Pushes a Linear computing weights (outF × logical inputs) on the chain tensor, absorbing a
+ * pending map when that costs fewer weights than writing the map out (a reorder must be absorbed).
+ */
+export function pushLinear(node: OnnxNode, state: ChainState, weights: Float32Array, outF: number, bias: Float32Array | undefined, outDims?: number[]): void {
   if (outF > 65535) {
     refuse(node, `Linear out_features ${outF} exceeds the firmware's limit of 65535`, 'Use fewer output features');
+  }
+  const sources = [nodeRef(node)];
+  const map = state.pendingMap;
+  if (map) {
+    const n = map.physicalCount, m = map.logicalCount;
+    const absorbed = outF * n;
+    const separate = map.reorderedBy ? Infinity : settledParameters(map) + outF * m;
+    if (n <= U16_MAX && absorbed <= separate) {
+      assertRewriteFits(map.sources[0], absorbed, `folding it into ${safeName(node.op, 60)} ${nodeLabel(nodeRef(node))}`);
+      state.pendingMap = undefined;
+      const folded = new Float32Array(outF * n);
+      const newBias = new Float32Array(outF);
+      for (let o = 0; o < outF; o++) {
+        const row = o * m;
+        let extra = 0;
+        for (let j = 0; j < m; j++) extra += weights[row + j] * map.shift[j];
+        newBias[o] = Math.fround((bias ? bias[o] : 0) + extra);
+      }
+      map.forEachTerm((j, i, coef) => {
+        for (let o = 0; o < outF; o++) folded[o * n + i] = Math.fround(weights[o * m + j] * coef);
+      });
+      const into = `${safeName(node.op, 60)} ${nodeLabel(nodeRef(node))}`;
+      if (n !== m) {
+        state.rewrites.push({
+          node: map.sources[0], how: `is folded into ${into}, which then reads all ${n} values${map.sources.length > 1 ? ` (with ${map.sources.length - 1} more node${map.sources.length > 2 ? 's' : ''})` : ''}`,
+          macs: { before: outF * m + n, after: outF * n }, parameters: { before: outF * m + outF, after: outF * n + outF },
+        });
+      } else {
+        state.notes.push(`${describeSources(map.sources)} folded into the following ${into}`);
+      }
+      sources.unshift(...map.sources);
+      weights = folded;
+      bias = newBias;
+    } else {
+      settle(state, node);
+    }
   }
   const layer: Layer = {
     type: LayerType.Linear,
@@ -28,12 +73,13 @@ function pushLinear(node: OnnxNode, state: ChainState, weights: Float32Array, ou
     weights,
     bias: bias ?? new Float32Array(outF),
     hasModelBias: Boolean(bias),
-    sources: [nodeRef(node)],
+    sources,
   };
   state.layers.push(layer);
-  state.dims = [...state.dims.slice(0, -1), outF];
+  state.dims = outDims ?? [...state.dims.slice(0, -1), outF];
   state.record = layer.out;
   state.lastLayerIsCurrent = true;
+  state.nonNegative = false;
 }
 
 /**
@@ -89,67 +135,4 @@ export function lowerMatMul(node: OnnxNode, state: ChainState): void {
   const weights = new Float32Array(outF * inF);
   for (let o = 0; o < outF; o++) for (let i = 0; i < inF; i++) weights[o * inF + i] = src[i * outF + o];
   pushLinear(node, state, weights, outF, undefined);
-}
-
-/** Add of a constant right after a Conv2D/Linear becomes (part of) its bias. */
-export function lowerAdd(node: OnnxNode, state: ChainState): void {
-  const last = state.layers[state.layers.length - 1];
-  const dataIndex = node.inputs.indexOf(state.tensor);
-  const otherIndex = dataIndex === 0 ? 1 : 0;
-  const other = node.inputs[otherIndex] ? state.constants.resolve(node.inputs[otherIndex]) : undefined;
-  if (!other) {
-    refuse(node, 'adds two computed tensors (a skip or residual connection), so the graph is not a single chain',
-      'The firmware runs layers one after another; remove residual connections');
-  }
-  if (!last || !state.lastLayerIsCurrent || (last.type !== LayerType.Conv2D && last.type !== LayerType.Linear)) {
-    refuse(node, 'adds a constant that is not the bias of a directly preceding Conv/Gemm/MatMul', 'Only x @ W + b style bias additions can be folded');
-  }
-  const channels = last.out.c * (last.type === LayerType.Linear ? last.out.h * last.out.w : 1);
-  const values = other.kind === 'float' ? other.data : Float32Array.from(other.data);
-  let vector: Float32Array | undefined;
-  if (last.type === LayerType.Linear) vector = broadcastVector(values, other.dims, channels);
-  else if (elementCount(other.dims) === 1) vector = new Float32Array(channels).fill(values[0]);
-  else if (elementCount(other.dims) === channels) {
-    // Per-channel constants of an NCHW tensor are [C, 1, 1] / [1, C, 1, 1]; a [C] would add along the width.
-    const d = other.dims.slice(-3);
-    if (d.length === 3 && d[0] === channels && d[1] === 1 && d[2] === 1) vector = values;
-  }
-  if (!vector) refuse(node, `its constant of shape [${other.dims.join(', ')}] is not a per-output bias of the preceding layer`);
-  const bias = last.bias!;
-  for (let i = 0; i < bias.length; i++) bias[i] = f32(bias[i] + vector[i]);
-  last.hasModelBias = true;
-  last.sources.push(nodeRef(node));
-}
-
-/** BatchNormalization folded into the Conv2D/Linear that produced its input. */
-export function lowerBatchNorm(node: OnnxNode, state: ChainState): void {
-  const last = state.layers[state.layers.length - 1];
-  if (!last || !state.lastLayerIsCurrent || (last.type !== LayerType.Conv2D && last.type !== LayerType.Linear)) {
-    const after = last ? `after ${last.sources[0] ? safeName(last.sources[0].op, 60) : 'a layer'}` : 'on the model input';
-    refuse(node, `cannot be folded ${after}; it is only supported directly after Conv, Gemm or MatMul`,
-      'Place BatchNorm right after a Conv/Linear layer, or fuse it in PyTorch before exporting');
-  }
-  if (getInt(node, 'training_mode', 0) !== 0 || usedExtraOutputs(node, state).length) {
-    refuse(node, 'is in training mode', 'Call model.eval() before torch.onnx.export');
-  }
-  const channels = last.type === LayerType.Conv2D ? last.out.c : last.out.c * last.out.h * last.out.w;
-  const param = (i: number, what: string) => {
-    const v = floatConstant(node, state, i, what);
-    if (v.length !== channels) refuse(node, `${what} has ${v.length} values but the layer has ${channels} channels`);
-    return v;
-  };
-  const scale = param(1, 'scale'), shift = param(2, 'bias'), mean = param(3, 'mean'), variance = param(4, 'variance');
-  const epsilon = getFloat(node, 'epsilon', 1e-5);
-  const weights = last.weights!;
-  const bias = last.bias!;
-  const perChannel = weights.length / channels;
-  for (let c = 0; c < channels; c++) {
-    // Folded in double precision, rounded once to float32.
-    const factor = scale[c] / Math.sqrt(variance[c] + epsilon);
-    for (let j = 0; j < perChannel; j++) weights[c * perChannel + j] = f32(weights[c * perChannel + j] * factor);
-    bias[c] = f32((bias[c] - mean[c]) * factor + shift[c]);
-  }
-  last.hasModelBias = true;
-  last.sources.push(nodeRef(node));
-  state.notes.push(`BatchNormalization ${nodeLabel(nodeRef(node))} folded into ${safeName(last.sources[0].op, 60)} ${nodeLabel(last.sources[0])}`);
 }

@@ -5,21 +5,39 @@ import { UnsupportedModelError } from '../errors.js';
 import { listSome, quoted, safeName } from '../text/untrustedText.js';
 import { nodeLabel, nodeRef, recordFor, refuse, usedExtraOutputs, usedTensorNames, type ChainState, type OpLowering } from './chainState.js';
 import { ConstantFolder } from './foldConstants.js';
-import { lowerAdd, lowerBatchNorm, lowerGemm, lowerMatMul } from './lowerDense.js';
-import { lowerDropout, lowerFlatten, lowerIdentity, lowerRelu, lowerReshape, lowerSoftmax } from './lowerReshaping.js';
-import { lowerConv, lowerMaxPool } from './lowerSpatial.js';
+import { lowerArithmetic, lowerBatchNorm, lowerClip, lowerMaxMin } from './lowerAffine.js';
+import { lowerGemm, lowerMatMul } from './lowerDense.js';
+import { lowerAveragePool, lowerGlobalAveragePool, lowerMaxPool, lowerReduce } from './lowerPooling.js';
+import { lowerDropout, lowerFlatten, lowerIdentity, lowerRelu, lowerReshape, lowerSoftmax, lowerSqueeze, lowerTranspose, lowerUnsqueeze } from './lowerReshaping.js';
+import { lowerConv, lowerPad } from './lowerSpatial.js';
 import { ELEM_TYPE_NAMES, elementCount, type OnnxGraph, type OnnxNode, type ValueInfo } from './onnxGraph.js';
+import { describeRewrite, type Rewrite } from './rewrites.js';
+import { settle } from './settlePending.js';
 
 // Maps, not object literals: an op named 'constructor' or '__proto__' must not find Object's own members.
 const LOWERINGS = new Map<string, OpLowering>([
   ['Conv', lowerConv],
+  ['Pad', lowerPad],
   ['MaxPool', lowerMaxPool],
+  ['AveragePool', lowerAveragePool],
+  ['GlobalAveragePool', lowerGlobalAveragePool],
+  ['ReduceMean', lowerReduce],
+  ['ReduceSum', lowerReduce],
   ['Relu', lowerRelu],
+  ['Clip', lowerClip],
+  ['Max', lowerMaxMin],
+  ['Min', lowerMaxMin],
   ['Flatten', lowerFlatten],
   ['Reshape', lowerReshape],
+  ['Squeeze', lowerSqueeze],
+  ['Unsqueeze', lowerUnsqueeze],
+  ['Transpose', lowerTranspose],
   ['Gemm', lowerGemm],
   ['MatMul', lowerMatMul],
-  ['Add', lowerAdd],
+  ['Add', lowerArithmetic],
+  ['Sub', lowerArithmetic],
+  ['Mul', lowerArithmetic],
+  ['Div', lowerArithmetic],
   ['BatchNormalization', lowerBatchNorm],
   ['Softmax', lowerSoftmax],
   ['Identity', lowerIdentity],
@@ -27,16 +45,38 @@ const LOWERINGS = new Map<string, OpLowering>([
 ]);
 
 export const SUPPORTED_OPS =
-  'Conv, MaxPool, Relu, Flatten, Reshape (flattening), Gemm, MatMul (+ Add), BatchNormalization (after Conv/Gemm/MatMul), Softmax, Identity, Dropout';
+  'Conv (also grouped, depthwise, dilated), MaxPool, AveragePool, GlobalAveragePool, ReduceMean/ReduceSum, Pad (zeros), Relu, Clip, Max/Min with a constant, ' +
+  'Flatten, Reshape, Squeeze, Unsqueeze, Transpose (before a flatten + Linear), Gemm, MatMul, Add/Sub/Mul/Div by constants, BatchNormalization, Softmax, Identity, Dropout';
 
 const HINTS = new Map<string, string>([
-  ['AveragePool', 'Use MaxPool2d instead of AvgPool2d'],
-  ['GlobalAveragePool', 'Replace global average pooling with MaxPool2d or a Flatten + Linear'],
   ['Sigmoid', 'Remove the activation or use ReLU; apply sigmoid in Python on the board if you need it'],
   ['Tanh', 'Use ReLU instead'],
-  ['LeakyRelu', 'Use ReLU instead'],
+  ['LeakyRelu', 'Use ReLU instead (the firmware has no negative slope)'],
+  ['PRelu', 'Use ReLU instead (the firmware has no negative slope)'],
+  ['Elu', 'Use ReLU instead'],
+  ['Selu', 'Use ReLU instead'],
+  ['Gelu', 'Use ReLU instead'],
+  ['HardSigmoid', 'Use ReLU instead'],
+  ['HardSwish', 'Use ReLU instead'],
   ['LogSoftmax', 'Use Softmax (or none: take argmax of the raw outputs)'],
-  ['Pad', 'Use symmetric padding inside the Conv (padding=k//2) instead of a separate padding layer'],
+  ['LSTM', 'Recurrent layers cannot run: the firmware has no layer that keeps state; use Conv2d over the sequence (e.g. as a 1×T image) or Linear layers'],
+  ['GRU', 'Recurrent layers cannot run: the firmware has no layer that keeps state; use Conv2d over the sequence (e.g. as a 1×T image) or Linear layers'],
+  ['RNN', 'Recurrent layers cannot run: the firmware has no layer that keeps state; use Conv2d over the sequence (e.g. as a 1×T image) or Linear layers'],
+  ['Resize', 'The firmware has no upsampling layer; resize the image before the model, or use a network without upsampling'],
+  ['Upsample', 'The firmware has no upsampling layer; resize the image before the model, or use a network without upsampling'],
+  ['LayerNormalization', 'Normalisation by statistics of the data cannot be precomputed; use BatchNorm (its eval-mode statistics fold into the weights) or none'],
+  ['InstanceNormalization', 'Normalisation by statistics of the data cannot be precomputed; use BatchNorm (its eval-mode statistics fold into the weights) or none'],
+  ['Concat', 'The firmware runs layers one after another; branches that are joined again cannot run'],
+  ['ConvTranspose', 'The firmware has no transposed convolution; use a Conv network without upsampling'],
+]);
+
+/** Ops folded into a layer's weights, named in the layer's note. */
+const FOLDED_OPS = new Set(['BatchNormalization', 'Mul', 'Div']);
+
+/** Ops that only move, shape or combine data, or compute constants: a refusal at one of them is less telling than an op the firmware has no layer for. */
+const PLUMBING_OPS = new Set([
+  'Shape', 'Gather', 'Constant', 'ConstantOfShape', 'Concat', 'Slice', 'Cast', 'Unsqueeze', 'Squeeze', 'Transpose', 'Reshape',
+  'Expand', 'Range', 'Equal', 'Where', 'Identity', 'Add', 'Sub', 'Mul', 'Div', 'Split', 'Pad', 'Flatten', 'Not', 'Neg', 'Size', 'Dropout',
 ]);
 
 export interface TensorSpec {
@@ -51,6 +91,8 @@ export interface LoweredModel {
   output: TensorSpec;
   /** Things the converter did that the user should know about (folds, zero biases, added layers). */
   notes: string[];
+  /** Ops computed by other layers than their own, with what that costs. */
+  rewrites: Rewrite[];
 }
 
 export function lowerGraph(graph: OnnxGraph): LoweredModel {
@@ -60,9 +102,36 @@ export function lowerGraph(graph: OnnxGraph): LoweredModel {
   const state: ChainState = {
     graph, tensor: input.name, dims: input.dims, record: recordFor(input.dims),
     layers: [], lastLayerIsCurrent: false, notes: [], constants, usedTensors: usedTensorNames(graph),
+    rewrites: [], nonNegative: false,
   };
-  constants.knownShapes.set(input.name, input.dims);
+  const consumers = consumersOf(graph);
+  try {
+    walkChain(state, consumers, outputInfo);
+  } catch (error) {
+    throw moreSpecificBlocker(state.tensor, consumers, error);
+  }
+  checkOutputShape(state.dims, outputInfo);
+  const layers = state.layers;
+  for (const layer of layers) {
+    // One note per layer for the ops folded into it (a chain may fold thousands).
+    const folded = layer.sources.slice(1).filter((s) => FOLDED_OPS.has(s.op)).map((s) => `${safeName(s.op, 60)} ${nodeLabel(s)}`);
+    if (folded.length && layer.sources[0] && !FOLDED_OPS.has(layer.sources[0].op)) {
+      state.notes.push(`${listSome(folded, 3)} folded into ${safeName(layer.sources[0].op, 60)} ${nodeLabel(layer.sources[0])}`);
+    }
+    if (layer.bias && !layer.hasModelBias) {
+      state.notes.push(`${safeName(layer.sources[0].op, 60)} ${nodeLabel(layer.sources[0])} has no bias: wrote zeros (the firmware always reads a bias)`);
+    }
+  }
+  prependScratchFlatten(layers, state.notes);
+  return { layers, input, output: { name: outputInfo.name, dims: state.dims }, notes: state.notes, rewrites: state.rewrites };
+}
 
+/** The rewrites of a conversion as sentences, e.g. for a report. */
+export function describeRewrites(rewrites: readonly Rewrite[]): string[] {
+  return rewrites.map(describeRewrite);
+}
+
+function consumersOf(graph: OnnxGraph): Map<string, OnnxNode[]> {
   const consumers = new Map<string, OnnxNode[]>();
   for (const node of graph.nodes) {
     for (const name of new Set(node.inputs)) {
@@ -71,6 +140,12 @@ export function lowerGraph(graph: OnnxGraph): LoweredModel {
       consumers.get(name)!.push(node);
     }
   }
+  return consumers;
+}
+
+function walkChain(state: ChainState, consumers: ReadonlyMap<string, OnnxNode[]>, outputInfo: ValueInfo): void {
+  const { constants, graph } = state;
+  constants.knownShapes.set(state.tensor, state.dims);
 
   for (let steps = 0; ; steps++) {
     // Shape nodes read only the shape of the data; they feed constant computations, not the chain.
@@ -87,8 +162,15 @@ export function lowerGraph(graph: OnnxGraph): LoweredModel {
     }
     if (next.length > 1) {
       const list = listSome(next.map((n) => `${safeName(n.op, 60)} ${nodeLabel(nodeRef(n))}`));
-      throw new UnsupportedModelError(`the graph is not a single chain: tensor ${quoted(state.tensor)} feeds ${next.length} nodes (${list})`,
-        { node: nodeRef(next[0]), hint: 'The firmware runs layers one after another; branches and residual connections cannot run' });
+      // Name the node where the branches meet again (the Add of a residual, the Concat): that is what cannot run.
+      const join = joinOf(next, consumers);
+      const message = join
+        ? `joins branches that split at tensor ${quoted(state.tensor)} (it feeds ${next.length} nodes: ${list}), so the graph is not a single chain; the firmware runs one layer after another`
+        : `the graph is not a single chain: tensor ${quoted(state.tensor)} feeds ${next.length} nodes (${list}); the firmware runs one layer after another`;
+      const error = new UnsupportedModelError(message,
+        { node: nodeRef(join ?? next[0]), hint: 'Branches and residual connections cannot run; export a model whose layers form a single chain' });
+      BRANCH_ERRORS.add(error);
+      throw error;
     }
     if (steps > graph.nodes.length) throw new UnsupportedModelError('the graph has a cycle');
     const node = next[0];
@@ -102,26 +184,69 @@ export function lowerGraph(graph: OnnxGraph): LoweredModel {
     constants.knownShapes.set(state.tensor, state.dims);
   }
 
-  checkOutputShape(state.dims, outputInfo);
-  const layers = state.layers;
-  for (const layer of layers) {
-    if (layer.bias && !layer.hasModelBias) {
-      state.notes.push(`${safeName(layer.sources[0].op, 60)} ${nodeLabel(layer.sources[0])} has no bias: wrote zeros (the firmware always reads a bias)`);
+  settle(state, undefined);
+}
+
+/**
+ * When the walk stopped at plumbing (a Transpose, a branch, a Concat) but the graph also holds
+ * an op the firmware has no layer for at all (an LSTM, a Resize), that op is the real blocker:
+ * removing the plumbing would not make the model run.
+ */
+/** The first node (in graph order) that two of the branch heads both reach, if any. */
+function joinOf(heads: readonly OnnxNode[], consumers: ReadonlyMap<string, OnnxNode[]>): OnnxNode | undefined {
+  const reachedBy = new Map<OnnxNode, number>();
+  heads.forEach((head, h) => {
+    const seen = new Set<OnnxNode>([head]);
+    const stack = [head];
+    while (stack.length) {
+      const node = stack.pop()!;
+      if ((reachedBy.get(node) ?? h) !== h) reachedBy.set(node, -1); // reached from two heads
+      else reachedBy.set(node, h);
+      for (const o of node.outputs) for (const c of consumers.get(o) ?? []) if (!seen.has(c)) { seen.add(c); stack.push(c); }
     }
+  });
+  let join: OnnxNode | undefined;
+  for (const [node, h] of reachedBy) if (h === -1 && (!join || node.index < join.index)) join = node;
+  return join;
+}
+
+/** Refusals of a branch: a blocker of its own, never replaced by one further on. */
+const BRANCH_ERRORS = new WeakSet<Error>();
+
+function moreSpecificBlocker(tensor: string, consumers: ReadonlyMap<string, OnnxNode[]>, error: unknown): unknown {
+  if (!(error instanceof UnsupportedModelError) || BRANCH_ERRORS.has(error)) return error;
+  const at = error.node;
+  if (at && !PLUMBING_OPS.has(at.op)) return error;
+  // Breadth-first over what the data reaches from where the walk stopped, in graph order per step.
+  const seen = new Set<OnnxNode>();
+  let frontier = [tensor];
+  while (frontier.length) {
+    const next: string[] = [];
+    for (const name of frontier) {
+      for (const node of consumers.get(name) ?? []) {
+        if (seen.has(node)) continue;
+        seen.add(node);
+        if (!LOWERINGS.has(node.op) && !PLUMBING_OPS.has(node.op)) return unsupportedOperator(node);
+        for (const o of node.outputs) if (o) next.push(o);
+      }
+    }
+    frontier = next;
   }
-  prependScratchFlatten(layers, state.notes);
-  return { layers, input, output: { name: outputInfo.name, dims: state.dims }, notes: state.notes };
+  return error;
 }
 
 function lowerNode(node: OnnxNode, state: ChainState): void {
   const lower = node.domain && node.domain !== 'ai.onnx' ? undefined : LOWERINGS.get(node.op);
-  if (!lower) {
-    const domain = node.domain && node.domain !== 'ai.onnx' ? ` from domain ${quoted(node.domain, 60)}` : '';
-    const advice = HINTS.get(node.op);
-    const hint = advice ? `${advice}. Supported: ${SUPPORTED_OPS}` : `Supported: ${SUPPORTED_OPS}`;
-    refuse(node, `operator ${safeName(node.op, 60)}${domain} is not supported by the firmware`, hint);
-  }
+  if (!lower) throw unsupportedOperator(node);
   lower(node, state);
+}
+
+function unsupportedOperator(node: OnnxNode): UnsupportedModelError {
+  const foreign = Boolean(node.domain && node.domain !== 'ai.onnx');
+  const domain = foreign ? ` from domain ${quoted(node.domain, 60)}` : '';
+  const advice = foreign ? undefined : HINTS.get(node.op);
+  const hint = advice ? `${advice}. Supported: ${SUPPORTED_OPS}` : `Supported: ${SUPPORTED_OPS}`;
+  return new UnsupportedModelError(`operator ${safeName(node.op, 60)}${domain} is not supported by the firmware`, { node: nodeRef(node), hint });
 }
 
 function modelInput(graph: OnnxGraph): TensorSpec {

@@ -1,17 +1,32 @@
-// Ops that change only shapes or apply element-wise functions: Flatten, Reshape, Relu, Softmax,
-// and Identity/Dropout (dropped).
+// Ops that change only shapes or apply element-wise functions: Flatten, Reshape, Squeeze,
+// Unsqueeze and Transpose; Relu and Clip(min 0); Softmax; Identity/Dropout (dropped). The data
+// stays in NCHW order through every reshape, so a reshape is a new record shape, nothing more.
 import { LayerType } from '../blob/blobFormat.js';
-import { constantInput, nodeRef, refuse, usedExtraOutputs, type ChainState } from './chainState.js';
-import { elementCount, getInt, type OnnxNode } from './onnxGraph.js';
+import { constantInput, nodeRef, recordFor, refuse, usedExtraOutputs, type ChainState } from './chainState.js';
+import { elementCount, getInt, getInts, type OnnxNode } from './onnxGraph.js';
+import { startMap } from './lowerPooling.js';
+import { settle } from './settlePending.js';
 
-/** A Flatten record: small vectors as (n,1,1) like the reference converter; wider ones keep the input's shape. */
-function pushFlatten(node: OnnxNode, state: ChainState, dims: number[]): void {
+/** The chain tensor takes a new shape; the values and their order stay. */
+function reshapeTo(node: OnnxNode, state: ChainState, dims: number[]): void {
+  if (dims.length === state.dims.length && dims.every((d, i) => d === state.dims[i])) return;
+  if (state.pendingPad) settle(state, node);
+  if (state.pendingMap) {
+    state.pendingMap.logicalDims = dims;
+    state.dims = dims;
+    return;
+  }
   const n = elementCount(dims);
-  const out = n <= 255 ? { c: n, h: 1, w: 1 } : state.record;
-  state.layers.push({ type: LayerType.Flatten, in: state.record, out, kernel: 0, stride: 1, padding: 0, sources: [nodeRef(node)] });
+  // Small vectors as (n,1,1) like the reference converter; NCHW shapes as themselves; wider
+  // vectors keep the record they have (only the element count matters to a Linear).
+  const out = dims.length === 4 ? recordFor(dims) : n <= 255 ? { c: n, h: 1, w: 1 } : state.record;
+  const sameRecord = out.c === state.record.c && out.h === state.record.h && out.w === state.record.w;
+  if (!sameRecord || node.op === 'Flatten' || node.op === 'Reshape') {
+    state.layers.push({ type: LayerType.Flatten, in: state.record, out, kernel: 0, stride: 1, padding: 0, sources: [nodeRef(node)] });
+    state.lastLayerIsCurrent = false;
+  }
   state.dims = dims;
   state.record = out;
-  state.lastLayerIsCurrent = false;
 }
 
 export function lowerFlatten(node: OnnxNode, state: ChainState): void {
@@ -24,7 +39,7 @@ export function lowerFlatten(node: OnnxNode, state: ChainState): void {
     refuse(node, `with axis=${axis} turns [${state.dims.join(', ')}] into a ${outer}×${elementCount(state.dims.slice(axis))} matrix, not a vector`,
       'Flatten everything but the batch (torch.flatten(x, 1))');
   }
-  pushFlatten(node, state, [1, elementCount(state.dims)]);
+  reshapeTo(node, state, [1, elementCount(state.dims)]);
 }
 
 export function lowerReshape(node: OnnxNode, state: ChainState): void {
@@ -40,22 +55,71 @@ export function lowerReshape(node: OnnxNode, state: ChainState): void {
     target[target.indexOf(-1)] = total / known;
   }
   if (elementCount(target) !== total) refuse(node, `cannot reshape [${state.dims.join(', ')}] (${total} values) to [${target.join(', ')}]`);
-  if (target.length === state.dims.length && target.every((d, i) => d === state.dims[i])) return; // no-op
-  const nonUnit = target.filter((d) => d !== 1).length;
-  const isVector = nonUnit <= 1 && (target.length <= 2 || target.slice(0, -1).every((d) => d === 1));
-  if (!isVector) {
-    refuse(node, `reshapes [${state.dims.join(', ')}] to [${target.join(', ')}], which is not a flatten; the firmware can only flatten to a vector`,
-      'Reshape only to flatten before a Linear layer (x.view(1, -1) or x.view(-1, N))');
+  if (target.length > 0 && target[0] !== 1 && target.length > 1) {
+    refuse(node, `reshapes [${state.dims.join(', ')}] to [${target.join(', ')}], a batch of ${target[0]}; the firmware runs one sample at a time`,
+      'Keep the batch dimension 1 (x.view(1, -1) or x.view(x.size(0), -1))');
   }
-  pushFlatten(node, state, target);
+  reshapeTo(node, state, target);
+}
+
+export function lowerSqueeze(node: OnnxNode, state: ChainState): void {
+  const rank = state.dims.length;
+  const axes = node.inputs[1] ? Array.from(constantInput(node, state, 1, 'axes').data) : getInts(node, 'axes');
+  if (!axes) {
+    reshapeTo(node, state, state.dims.filter((d) => d !== 1));
+    return;
+  }
+  const set = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
+  for (const a of set) if (!(a >= 0 && a < rank) || state.dims[a] !== 1) refuse(node, `cannot squeeze axis ${a} of shape [${state.dims.join(', ')}]`);
+  reshapeTo(node, state, state.dims.filter((_, i) => !set.has(i)));
+}
+
+export function lowerUnsqueeze(node: OnnxNode, state: ChainState): void {
+  const axes = node.inputs[1] ? Array.from(constantInput(node, state, 1, 'axes').data) : getInts(node, 'axes') ?? [];
+  const rank = state.dims.length + axes.length;
+  const set = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
+  if (set.size !== axes.length || [...set].some((a) => a < 0 || a >= rank)) refuse(node, `axes [${axes.join(', ')}] are invalid for a rank-${rank} result`);
+  const dims: number[] = [];
+  let next = 0;
+  for (let i = 0; i < rank; i++) dims.push(set.has(i) ? 1 : state.dims[next++]);
+  reshapeTo(node, state, dims);
+}
+
+/**
+ * Transpose: a reshape when it moves no value (only axes of size 1 change places); otherwise a
+ * pending reorder that the Linear after the flatten absorbs (the NHWC flatten of TensorFlow-style
+ * models), refused when anything else follows.
+ */
+export function lowerTranspose(node: OnnxNode, state: ChainState): void {
+  const rank = state.dims.length;
+  const perm = getInts(node, 'perm') ?? state.dims.map((_, i) => rank - 1 - i);
+  if (perm.length !== rank || new Set(perm).size !== rank || perm.some((p) => p < 0 || p >= rank)) {
+    refuse(node, `perm [${perm.join(', ')}] is not a permutation of the ${rank} axes`);
+  }
+  const dims = perm.map((p) => state.dims[p]);
+  const moving = state.dims.map((d, i) => ({ d, i })).filter((a) => a.d !== 1).map((a) => a.i);
+  const keptOrder = perm.filter((p) => state.dims[p] !== 1);
+  if (keptOrder.every((p, k) => p === moving[k])) {
+    reshapeTo(node, state, dims);
+    return;
+  }
+  if (state.pendingPad) settle(state, node);
+  const map = state.pendingMap ?? startMap(node, state);
+  map.transpose(perm, nodeRef(node));
+  state.pendingMap = map;
+  state.dims = map.logicalDims;
 }
 
 export function lowerRelu(node: OnnxNode, state: ChainState): void {
+  // A pending zero Pad commutes with ReLU (relu(0) = 0), so it may stay pending.
+  if (state.pendingMap) settle(state, node);
   state.layers.push({ type: LayerType.ReLU, in: state.record, out: state.record, kernel: 0, stride: 1, padding: 0, sources: [nodeRef(node)] });
   state.lastLayerIsCurrent = false;
+  state.nonNegative = true;
 }
 
 export function lowerSoftmax(node: OnnxNode, state: ChainState): void {
+  if (state.pendingMap || state.pendingPad) settle(state, node);
   const rank = state.dims.length;
   const opset = state.graph.opset;
   let axis = getInt(node, 'axis', opset < 13 ? 1 : -1);
@@ -70,6 +134,7 @@ export function lowerSoftmax(node: OnnxNode, state: ChainState): void {
   }
   state.layers.push({ type: LayerType.Softmax, in: state.record, out: state.record, kernel: 0, stride: 1, padding: 0, sources: [nodeRef(node)] });
   state.lastLayerIsCurrent = false;
+  state.nonNegative = true;
 }
 
 /** Identity: nothing to do. */

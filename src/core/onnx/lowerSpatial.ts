@@ -1,39 +1,46 @@
-// Conv and MaxPool → Conv2D / MaxPool2D layers, with every ONNX attribute the firmware cannot
-// honour refused by name.
+// Conv and Pad → Conv2D layers. Grouped, depthwise, dilated, non-square and asymmetrically
+// padded convolutions run as one square kernel with zeros (squareKernel.ts); a Pad before a Conv
+// becomes part of its padding; a per-channel scale and shift pending before a Conv with padding 0
+// is folded into its weights. Everything the firmware cannot honour is refused by name.
 import { LayerType } from '../blob/blobFormat.js';
-import { constantInput, floatConstant, nodeRef, refuse, usedExtraOutputs, type ChainState } from './chainState.js';
+import { U8_MAX } from '../blob/checkLimits.js';
+import { constantInput, floatConstant, nodeRef, producedBy, refuse, type ChainState } from './chainState.js';
 import { getInt, getInts, getString, type OnnxNode } from './onnxGraph.js';
+import { settle } from './settlePending.js';
+import { pushLinear } from './lowerDense.js';
+import { assertRewriteFits } from './rewrites.js';
+import { expandConvWeights, squareKernelFor, type SquareKernel } from './squareKernel.js';
 import { quoted } from '../text/untrustedText.js';
+import { UnsupportedModelError, type NodeRef } from '../errors.js';
 
-function spatialInput(node: OnnxNode, state: ChainState): { c: number; h: number; w: number } {
+type Pads = [number, number, number, number];
+
+export function spatialInput(node: OnnxNode, state: ChainState): { c: number; h: number; w: number } {
   const d = state.dims;
-  if (d.length !== 4) {
+  if (d.length !== 4 || d[0] !== 1) {
     refuse(node, `expects a 4-D (N, C, H, W) input but gets shape [${d.join(', ')}]`, 'Only 2-D convolution and pooling on NCHW tensors are supported');
   }
   return { c: d[1], h: d[2], w: d[3] };
 }
 
-/** One padding value for all sides, from pads or auto_pad; refuses asymmetric padding. */
-function symmetricPadding(node: OnnxNode, size: { h: number; w: number }, kernel: number, stride: number): number {
+/** [top, left, bottom, right] from pads or auto_pad, for a window of `span` rows/columns. */
+export function windowPads(node: OnnxNode, size: { h: number; w: number }, span: [number, number], stride: number): Pads {
   const autoPad = getString(node, 'auto_pad', 'NOTSET');
-  let pads: number[];
-  if (autoPad === 'VALID') pads = [0, 0, 0, 0];
-  else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-    const total = (n: number) => Math.max((Math.ceil(n / stride) - 1) * stride + kernel - n, 0);
-    const th = total(size.h), tw = total(size.w);
-    const lower = (t: number) => (autoPad === 'SAME_UPPER' ? Math.floor(t / 2) : Math.ceil(t / 2));
-    pads = [lower(th), lower(tw), th - lower(th), tw - lower(tw)];
-  } else if (autoPad === 'NOTSET') pads = getInts(node, 'pads') ?? [0, 0, 0, 0];
-  else refuse(node, `auto_pad ${quoted(autoPad, 60)} is not an ONNX value`, 'Use NOTSET (with pads), VALID, SAME_UPPER or SAME_LOWER');
-  if (pads.length !== 4 || pads.some((p) => p !== pads[0])) {
-    refuse(node, `asymmetric padding [${pads.join(', ')}] is not supported: the firmware pads all sides by the same amount`,
-      'Use symmetric padding (e.g. padding=k//2 with an odd kernel in PyTorch), or pad the input image yourself');
+  if (autoPad === 'VALID') return [0, 0, 0, 0];
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const total = (n: number, k: number) => Math.max((Math.ceil(n / stride) - 1) * stride + k - n, 0);
+    const th = total(size.h, span[0]), tw = total(size.w, span[1]);
+    const begin = (t: number) => (autoPad === 'SAME_UPPER' ? Math.floor(t / 2) : Math.ceil(t / 2));
+    return [begin(th), begin(tw), th - begin(th), tw - begin(tw)];
   }
-  if (pads[0] < 0) refuse(node, `negative padding ${pads[0]} is not supported`);
-  return pads[0];
+  if (autoPad !== 'NOTSET') refuse(node, `auto_pad ${quoted(autoPad, 60)} is not an ONNX value`, 'Use NOTSET (with pads), VALID, SAME_UPPER or SAME_LOWER');
+  const pads = getInts(node, 'pads') ?? [0, 0, 0, 0];
+  if (pads.length !== 4) refuse(node, `pads [${pads.join(', ')}] are not 2-D (top, left, bottom, right)`);
+  if (pads.some((p) => p < 0)) refuse(node, `negative padding [${pads.join(', ')}] (cropping) is not supported`, 'Crop the input before the model instead');
+  return pads as Pads;
 }
 
-function squareStride(node: OnnxNode): number {
+export function squareStride(node: OnnxNode): number {
   const strides = getInts(node, 'strides') ?? [1, 1];
   if (strides.length !== 2 || strides[0] !== strides[1]) {
     refuse(node, `strides [${strides.join(', ')}] differ per axis; the firmware uses one stride for both`, 'Use the same stride for height and width');
@@ -42,94 +49,198 @@ function squareStride(node: OnnxNode): number {
   return strides[0];
 }
 
-function checkDilations(node: OnnxNode): void {
-  const dilations = getInts(node, 'dilations');
-  if (dilations && dilations.some((d) => d !== 1)) {
-    refuse(node, `dilation [${dilations.join(', ')}] is not supported by the firmware`, 'Use dilation=1');
+export function dilationsOf(node: OnnxNode): [number, number] {
+  const d = getInts(node, 'dilations') ?? [1, 1];
+  if (d.length !== 2 || d.some((x) => x < 1)) refuse(node, `dilations [${d.join(', ')}] are not two values of at least 1`);
+  return [d[0], d[1]];
+}
+
+/** The node's own pads plus a pending Pad's (which this layer now applies). */
+export function takePendingPad(state: ChainState, node: OnnxNode, own: Pads): Pads {
+  const pending = state.pendingPad;
+  if (!pending) return own;
+  state.pendingPad = undefined;
+  state.notes.push(`${pending.sources.map((s) => `${s.op} ${s.name ? quoted(s.name) : `#${s.index}`}`).join(', ')} became part of the padding of ${node.op} ${node.name ? quoted(node.name) : `#${node.index}`}`);
+  return own.map((p, i) => p + pending.pads[i]) as Pads;
+}
+
+/**
+ * A square kernel for the geometry, or a refusal saying why there is none — naming the Pad
+ * before the node when its padding is what cannot be reproduced.
+ */
+export function squareKernelOrRefuse(node: OnnxNode, kh: number, kw: number, dilation: [number, number], pads: Pads, padNodes: readonly NodeRef[] = []): SquareKernel {
+  const k = squareKernelFor({ kh, kw, dilation, pads });
+  if ('reason' in k) {
+    const own = squareKernelFor({ kh, kw, dilation, pads: [0, 0, 0, 0] });
+    if (padNodes.length && !('reason' in own)) {
+      throw new UnsupportedModelError(`pads height and width differently before ${node.op} ${node.name ? quoted(node.name) : `#${node.index}`}: ${k.reason}`,
+        { node: padNodes[0], hint: 'Pad height and width by the same amounts (e.g. nn.ZeroPad2d(p)), or pad the input image yourself' });
+    }
+    refuse(node, `cannot run on the firmware: ${k.reason}`, 'Use a square kernel with the same padding on all sides (padding=k//2 for an odd k)');
   }
+  if (k.size > U8_MAX) {
+    refuse(node, `needs a ${k.size}×${k.size} kernel once ${dilation.some((d) => d > 1) ? 'its dilation is spread out' : 'its padding is made symmetric'}, more than the firmware's limit of ${U8_MAX}`, 'Use a smaller kernel or dilation');
+  }
+  if (k.padding > U8_MAX) refuse(node, `padding ${k.padding} exceeds the firmware's limit of ${U8_MAX}`, 'Use less padding');
+  return k;
+}
+
+export interface ConvSpec {
+  outC: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+  /** (outC, inC, kernel, kernel). */
+  weights: Float32Array;
+  bias: Float32Array;
+  hasModelBias: boolean;
+  outH: number;
+  outW: number;
+  note?: string;
+}
+
+/**
+ * Pushes a Conv2D on the chain tensor. A pending per-channel scale and shift folds into it when
+ * it pads nothing (padded zeros would not pass through the scale and shift); anything else
+ * pending is written out first.
+ */
+export function pushConv(state: ChainState, node: OnnxNode, spec: ConvSpec): void {
+  const { c } = spatialInput(node, state);
+  const map = state.pendingMap;
+  const perChannel = map && spec.padding === 0 ? map.perChannel() : undefined;
+  if (map && perChannel) {
+    state.pendingMap = undefined;
+    const kk = spec.kernel * spec.kernel;
+    for (let o = 0; o < spec.outC; o++) {
+      let extra = 0;
+      for (let i = 0; i < c; i++) {
+        for (let t = 0; t < kk; t++) {
+          const at = (o * c + i) * kk + t;
+          extra += spec.weights[at] * perChannel.shift[i];
+          spec.weights[at] = Math.fround(spec.weights[at] * perChannel.scale[i]);
+        }
+      }
+      spec.bias[o] = Math.fround(spec.bias[o] + extra);
+    }
+    spec.hasModelBias = true;
+    state.notes.push(`${describeSources(map.sources)} folded into the following ${node.op} ${node.name ? quoted(node.name) : `#${node.index}`}`);
+  } else if (map) {
+    settle(state, node);
+  }
+  producedBy(state, {
+    type: LayerType.Conv2D,
+    in: state.record,
+    out: { c: spec.outC, h: spec.outH, w: spec.outW },
+    kernel: spec.kernel, stride: spec.stride, padding: spec.padding,
+    weights: spec.weights, bias: spec.bias, hasModelBias: spec.hasModelBias,
+    sources: [...(perChannel && map ? map.sources : []), nodeRef(node)],
+    ...(spec.note ? { note: spec.note } : {}),
+  }, [1, spec.outC, spec.outH, spec.outW]);
+}
+
+export function describeSources(sources: readonly { op: string; name: string; index: number }[]): string {
+  const first = sources[0];
+  const label = `${first.op} ${first.name ? quoted(first.name) : `#${first.index}`}`;
+  return sources.length > 1 ? `${label} (with ${sources.length - 1} more)` : label;
 }
 
 export function lowerConv(node: OnnxNode, state: ChainState): void {
   const input = spatialInput(node, state);
   const w = constantInput(node, state, 1, 'weight');
   if (w.dims.length !== 4) refuse(node, `has a ${w.dims.length - 2}-D kernel; only 2-D convolution (Conv2d) is supported`);
-  const [oc, ic, kh, kw] = w.dims;
+  const [oc, icg, kh, kw] = w.dims;
   if (kh < 1 || kw < 1) refuse(node, `kernel size ${kh}×${kw}: a Conv kernel must be at least 1×1`, 'The weight tensor is empty; re-export the model');
   if (oc < 1) refuse(node, 'has 0 output channels (its weight tensor is empty)', 'Use out_channels of at least 1');
-  const group = getInt(node, 'group', 1);
-  if (group !== 1) {
-    refuse(node, `grouped convolution (group=${group}) is not supported by the firmware`, 'Use groups=1 in nn.Conv2d (depthwise and grouped convolutions cannot run)');
-  }
-  checkDilations(node);
-  if (kh !== kw) refuse(node, `non-square kernel ${kh}×${kw} is not supported`, 'Use a square kernel (kernel_size=k)');
   const kernelShape = getInts(node, 'kernel_shape');
-  if (kernelShape && (kernelShape[0] !== kh || kernelShape[1] !== kw)) {
+  if (kernelShape && (kernelShape.length !== 2 || kernelShape[0] !== kh || kernelShape[1] !== kw)) {
     refuse(node, `kernel_shape [${kernelShape.join(', ')}] disagrees with the weight shape [${w.dims.join(', ')}]`);
   }
-  if (ic !== input.c) refuse(node, `weights expect ${ic} input channels but the input has ${input.c}`);
+  const group = getInt(node, 'group', 1);
+  if (group < 1 || input.c % group !== 0 || oc % group !== 0 || icg * group !== input.c) {
+    refuse(node, `weights [${w.dims.join(', ')}] with group=${group} do not fit an input of ${input.c} channels`);
+  }
+  const dilation = dilationsOf(node);
   const stride = squareStride(node);
-  const padding = symmetricPadding(node, input, kh, stride);
-  const outH = Math.floor((input.h + 2 * padding - kh) / stride) + 1;
-  const outW = Math.floor((input.w + 2 * padding - kh) / stride) + 1;
+  const span: [number, number] = [(kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1];
+  const own = windowPads(node, input, span, stride);
+  if (state.pendingMap && input.h === 1 && input.w === 1 && kh === 1 && kw === 1 && group === 1 && own.every((p) => p === 0)) {
+    // A 1×1 Conv on a 1×1 map (a classifier after global pooling) is a Linear: it can absorb the mean.
+    const bias = node.inputs[2] ? floatConstant(node, state, 2, 'bias') : undefined;
+    if (bias && bias.length !== oc) refuse(node, `bias has ${bias.length} values but there are ${oc} output channels`);
+    const src = w.kind === 'float' ? w.data : Float32Array.from(w.data);
+    pushLinear(node, state, src.slice(), oc, bias?.slice(), [1, oc, 1, 1]);
+    return;
+  }
+  const outH = Math.floor((input.h + own[0] + own[2] - span[0]) / stride) + 1;
+  const outW = Math.floor((input.w + own[1] + own[3] - span[1]) / stride) + 1;
   if (outH < 1 || outW < 1) {
-    refuse(node, `kernel ${kh}×${kh} is larger than its input ${input.h}×${input.w} padded by ${padding} on each side`,
+    refuse(node, `its ${span[0]}×${span[1]} window is larger than its input ${input.h}×${input.w} with padding [${own.join(', ')}]`,
       'Use a smaller kernel, more padding or a larger input');
   }
-
+  // A pending Pad is not in the data yet: this Conv pads by it too.
+  const padNodes = state.pendingPad?.sources ?? [];
+  const pads = takePendingPad(state, node, own);
+  const k = squareKernelOrRefuse(node, kh, kw, dilation, pads, padNodes);
+  const src = w.kind === 'float' ? w.data : Float32Array.from(w.data);
+  if (!k.same || group > 1) assertRewriteFits(nodeRef(node), oc * input.c * k.size * k.size, `running it as a full ${k.size}×${k.size} Conv ${input.c}→${oc}`);
+  const weights = k.same && group === 1 ? src.slice() : expandConvWeights(src, w.dims, group, input.c, k);
   let bias: Float32Array | undefined;
   if (node.inputs[2]) {
     bias = floatConstant(node, state, 2, 'bias');
     if (bias.length !== oc) refuse(node, `bias has ${bias.length} values but there are ${oc} output channels`);
   }
-  state.layers.push({
-    type: LayerType.Conv2D,
-    in: input,
-    out: { c: oc, h: outH, w: outW },
-    kernel: kh, stride, padding,
-    weights: (w.kind === 'float' ? w.data : Float32Array.from(w.data)).slice(),
-    bias: bias ? bias.slice() : new Float32Array(oc),
-    hasModelBias: Boolean(bias),
-    sources: [nodeRef(node)],
+  if (group > 1 || !k.same) {
+    const kind = group > 1 && group === input.c ? 'depthwise' : group > 1 ? 'grouped' : dilation.some((d) => d > 1) ? 'dilated' : kh !== kw ? 'non-square' : 'asymmetrically padded';
+    const how = group > 1 ? `runs as a full Conv ${input.c}→${oc} (zero weights between the ${group} groups)` : 'runs as a Conv';
+    const shape = k.same ? '' : ` with a ${k.size}×${k.size} kernel${k.padding ? ` and padding ${k.padding}` : ''}`;
+    state.rewrites.push({
+      node: nodeRef(node), kind, how: how + shape,
+      macs: { before: oc * icg * kh * kw * outH * outW, after: oc * input.c * k.size * k.size * outH * outW },
+      parameters: { before: oc * icg * kh * kw + (bias ? oc : 0), after: oc * input.c * k.size * k.size + oc },
+    });
+  }
+  pushConv(state, node, {
+    outC: oc, kernel: k.size, stride, padding: k.padding, weights,
+    bias: bias ? bias.slice() : new Float32Array(oc), hasModelBias: Boolean(bias), outH, outW,
   });
-  state.dims = [1, oc, outH, outW];
-  state.record = { c: oc, h: outH, w: outW };
-  state.lastLayerIsCurrent = true;
 }
 
-export function lowerMaxPool(node: OnnxNode, state: ChainState): void {
-  const input = spatialInput(node, state);
-  const kernelShape = getInts(node, 'kernel_shape') ?? [];
-  if (kernelShape.length !== 2) refuse(node, `kernel_shape [${kernelShape.join(', ')}] is not 2-D`);
-  const [kh, kw] = kernelShape;
-  if (kh < 1 || kw < 1) refuse(node, `pooling window ${kh}×${kw}: a MaxPool kernel must be at least 1×1`, 'Use kernel_size of at least 1');
-  if (kh !== kw) refuse(node, `non-square pooling window ${kh}×${kw} is not supported`, 'Use a square kernel_size');
-  checkDilations(node);
-  if (usedExtraOutputs(node, state).length) refuse(node, 'its indices output is used; the firmware only computes the pooled values');
-  const stride = squareStride(node);
-  const autoPad = getString(node, 'auto_pad', 'NOTSET');
-  const pads = autoPad === 'NOTSET' ? getInts(node, 'pads') ?? [0, 0, 0, 0] : [symmetricPadding(node, input, kh, stride)];
-  if (pads.some((p) => p !== 0)) {
-    refuse(node, `MaxPool padding [${pads.join(', ')}] is not supported: the firmware pools without padding`, 'Use padding=0 in nn.MaxPool2d');
+/** Pad (constant 0 on height and width) waits for the Conv or pooling after it to take it as padding. */
+export function lowerPad(node: OnnxNode, state: ChainState): void {
+  spatialInput(node, state);
+  const mode = getString(node, 'mode', 'constant');
+  if (mode !== 'constant') refuse(node, `pads in ${quoted(mode, 30)} mode; the firmware can pad only with zeros`, 'Use zero padding (nn.ZeroPad2d or padding= in the Conv)');
+  let raw: number[];
+  if (node.inputs[1]) raw = Array.from(constantInput(node, state, 1, 'pads').data);
+  else raw = getInts(node, 'pads') ?? [];
+  const value = node.inputs[2] ? Array.from(constantInput(node, state, 2, 'constant_value').data) : [getFloatAttr(node)];
+  if (value.some((v) => v !== 0)) refuse(node, `pads with the value ${value[0]}; the firmware can pad only with zeros`, 'Use zero padding, or add the constant to the data before the model');
+  let pads: number[] = raw;
+  if (node.inputs[3]) {
+    const axes = Array.from(constantInput(node, state, 3, 'axes').data, (a) => (a < 0 ? a + 4 : a));
+    if (raw.length !== 2 * axes.length || axes.some((a) => a < 0 || a > 3)) refuse(node, `pads [${raw.join(', ')}] do not match axes [${axes.join(', ')}]`);
+    pads = new Array<number>(8).fill(0);
+    axes.forEach((a, i) => { pads[a] = raw[i]; pads[a + 4] = raw[i + axes.length]; });
   }
-  const outH = Math.floor((input.h - kh) / stride) + 1;
-  const outW = Math.floor((input.w - kh) / stride) + 1;
-  if (outH < 1 || outW < 1) refuse(node, `pooling window ${kh}×${kh} is larger than its input ${input.h}×${input.w}`, 'Use a smaller kernel_size or a larger input');
-  if (getInt(node, 'ceil_mode', 0) !== 0) {
-    const ceilH = Math.ceil((input.h - kh) / stride) + 1;
-    const ceilW = Math.ceil((input.w - kh) / stride) + 1;
-    if (ceilH !== outH || ceilW !== outW) {
-      refuse(node, `ceil_mode=1 gives a ${ceilH}×${ceilW} output where the firmware computes ${outH}×${outW}`,
-        'Use ceil_mode=False in nn.MaxPool2d, or an input size where it makes no difference');
-    }
+  if (pads.length !== 8) refuse(node, `pads [${pads.join(', ')}] are not 8 values for a 4-D tensor`);
+  if (pads.some((p) => !Number.isInteger(p) || p < 0)) refuse(node, `pads [${pads.join(', ')}] crop the tensor (negative values), which the firmware cannot do`, 'Crop the input before the model instead');
+  if (pads[0] || pads[1] || pads[4] || pads[5]) {
+    refuse(node, `pads the batch or channel axis ([${pads.join(', ')}]); the firmware pads only height and width`, 'Pad only the last two axes');
   }
-  state.layers.push({
-    type: LayerType.MaxPool2D,
-    in: input,
-    out: { c: input.c, h: outH, w: outW },
-    kernel: kh, stride, padding: 0,
-    sources: [nodeRef(node)],
-  });
-  state.dims = [1, input.c, outH, outW];
-  state.record = { c: input.c, h: outH, w: outW };
-  state.lastLayerIsCurrent = true;
+  const hw: Pads = [pads[2], pads[3], pads[6], pads[7]];
+  if (hw.every((p) => p === 0)) return;
+  if (state.pendingMap) settle(state, node);
+  const [, c, h, wd] = state.dims;
+  if (state.pendingPad) {
+    state.pendingPad.pads = state.pendingPad.pads.map((p, i) => p + hw[i]) as Pads;
+    state.pendingPad.sources.push(nodeRef(node));
+  } else {
+    state.pendingPad = { pads: hw, sources: [nodeRef(node)] };
+  }
+  state.dims = [1, c, h + hw[0] + hw[2], wd + hw[1] + hw[3]];
+}
+
+function getFloatAttr(node: OnnxNode): number {
+  const a = node.attributes.get('value');
+  return a && a.type === 'float' ? a.value : 0;
 }

@@ -60,6 +60,8 @@ export function makeWorkspace(parent: string): string {
   cpSync('examples/mnist/model.onnx', join(dir, 'model.onnx'));
   cpSync('examples/mnist/mnist_samples', join(dir, 'mnist_samples'), { recursive: true });
   cpSync('test/fixtures/models/refuse_sigmoid.onnx', join(dir, 'broken.onnx'));
+  // A torch 2.x (dynamo) export with its .onnx.data, whose depthwise Convs the converter rewrites.
+  for (const f of ['depthwise_separable.dynamo.onnx', 'depthwise_separable.dynamo.onnx.data']) cpSync(join('test/fixtures/torch2', f), join(dir, f));
   return dir;
 }
 
