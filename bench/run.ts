@@ -11,7 +11,7 @@ import { loadModel, performInference } from '../src/core/engine/firmwareEngine.j
 import { loadOnnxFile } from '../src/core/onnx/loadOnnxFile.js';
 import type { OnnxGraph } from '../src/core/onnx/onnxGraph.js';
 import { measure, summarize, type Measurement } from './measure.js';
-import { denseModel } from './syntheticModel.js';
+import { denseModel, rewriteChain } from './syntheticModel.js';
 import { dropoutChain } from '../test/fuzz/longChains.js';
 import { buildModelReport } from '../src/core/analysis/modelReport.js';
 import { validateBlob } from '../src/core/blob/validateBlob.js';
@@ -96,6 +96,17 @@ function benchLongChains(): void {
     const bytes = dropoutChain(nodes, { conv: true, reluEvery: 2 });
     bench(`convertOnnxBytes, ${nodes / 1000}k-node Dropout (mask output) / Relu chain`, () => {
       const m = measure(() => convertOnnxBytes(bytes), { warmup: 1, warmupMs: 0, reps: nodes >= 100_000 ? 3 : 5, minTotalMs: 0, maxReps: 5 });
+      return inMs(m, nodes >= 100_000 ? 5_000 : undefined, `${((m.medianMs * 1000) / nodes).toFixed(1)} µs per node`);
+    });
+  }
+}
+
+/** The same for a chain of rewritten ops (Mul/Add/BatchNormalization folded, a mean folded into a Gemm). */
+function benchRewriteChains(): void {
+  for (const nodes of [20_000, 100_000]) {
+    const bytes = rewriteChain(nodes);
+    bench(`convertOnnxBytes, ${nodes / 1000}k-node chain of rewrites (Mul/Add/BatchNorm folds, GAP into Gemm)`, () => {
+      const m = measure(() => convertOnnxBytes(bytes), { warmup: 1, warmupMs: 0, reps: 3, minTotalMs: 0, maxReps: 3 });
       return inMs(m, nodes >= 100_000 ? 5_000 : undefined, `${((m.medianMs * 1000) / nodes).toFixed(1)} µs per node`);
     });
   }
@@ -344,6 +355,7 @@ async function main(): Promise<void> {
   console.log('medians over repeated runs after warm-up; times per call (per inference for the engines)\n');
   benchConversions();
   benchLongChains();
+  benchRewriteChains();
   benchHostileBlobs();
   benchCli();
   benchActivation();

@@ -52,3 +52,33 @@ export function denseModel(targetWeightBytes: number, layers = LAYERS): Syntheti
   });
   return { bytes, weightBytes: layers * (width * width + width) * 4, width, layers };
 }
+
+/**
+ * A chain of `n` rewritten nodes: Conv 1→8, then Mul/Add/BatchNormalization (each folded into the
+ * Conv), then GlobalAveragePool → Flatten → Gemm (the mean folded into the Gemm). Conversion must
+ * stay linear in the node count with the rewrites too.
+ */
+export function rewriteChain(n: number): Uint8Array {
+  const c = 8;
+  const initializers: TensorSpec[] = [
+    { name: 'w', dims: [c, 1, 3, 3], data: values(c * 9, 1) },
+    { name: 'two', dims: [], data: [1.0001] },
+    { name: 'shift', dims: [c, 1, 1], data: values(c, 2) },
+    { name: 'gamma', dims: [c], data: Float32Array.from(values(c, 3), (v) => 1 + v / 100) },
+    { name: 'beta', dims: [c], data: values(c, 4) },
+    { name: 'mean', dims: [c], data: values(c, 5) },
+    { name: 'var', dims: [c], data: Float32Array.from(values(c, 6), (v) => 1 + v / 10) },
+    { name: 'fc', dims: [10, c], data: values(10 * c, 7) },
+  ];
+  const nodes: NodeSpec[] = [{ op: 'Conv', inputs: ['input', 'w'], outputs: ['t0'], attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } }];
+  for (let i = 0; i < n; i++) {
+    const input = `t${i}`, out = `t${i + 1}`;
+    if (i % 3 === 0) nodes.push({ op: 'Mul', inputs: [input, 'two'], outputs: [out] });
+    else if (i % 3 === 1) nodes.push({ op: 'Add', inputs: [input, 'shift'], outputs: [out] });
+    else nodes.push({ op: 'BatchNormalization', inputs: [input, 'gamma', 'beta', 'mean', 'var'], outputs: [out] });
+  }
+  nodes.push({ op: 'GlobalAveragePool', inputs: [`t${n}`], outputs: ['gap'] });
+  nodes.push({ op: 'Flatten', inputs: ['gap'], outputs: ['flat'] });
+  nodes.push({ op: 'Gemm', inputs: ['flat', 'fc'], outputs: ['output'], attributes: { transB: 1 } });
+  return buildModel({ opset: 13, inputs: [{ name: 'input', dims: [1, 1, 12, 12] }], outputs: [{ name: 'output', dims: [1, 10] }], initializers, nodes });
+}
