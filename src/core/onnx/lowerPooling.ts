@@ -9,7 +9,7 @@ import { elementCount, getInt, getInts, type OnnxNode } from './onnxGraph.js';
 import { MAX_PENDING_VALUES, PendingMap } from './pendingMap.js';
 import { settle } from './settlePending.js';
 import { assertRewriteFits } from './rewrites.js';
-import { dilationsOf, pushConv, spatialInput, squareKernelOrRefuse, squareStride, takePendingPad, windowPads } from './lowerSpatial.js';
+import { dilationsOf, pushConv, spatialInput, squareKernelOrRefuse, squareStride, takePendingPad, unpadded, windowPads } from './lowerSpatial.js';
 
 function poolingWindow(node: OnnxNode, what: string): [number, number] {
   const kernelShape = getInts(node, 'kernel_shape') ?? [];
@@ -49,7 +49,7 @@ export function lowerMaxPool(node: OnnxNode, state: ChainState): void {
   const padded = spatialInput(node, state);
   const nonNegative = state.nonNegative;
   producedBy(state, {
-    type: LayerType.MaxPool2D, in: state.record, out: { c: padded.c, h: outH, w: outW },
+    type: LayerType.MaxPool2D, in: padded, out: { c: padded.c, h: outH, w: outW },
     kernel: kh, stride, padding: 0, sources: [nodeRef(node)],
     ...(ceil && (outH !== Math.floor((padded.h - kh) / stride) + 1 || outW !== Math.floor((padded.w - kh) / stride) + 1) ? { note: 'ceil_mode: the last windows are clipped at the edge' } : {}),
   }, [1, padded.c, outH, outW]);
@@ -84,6 +84,7 @@ export function lowerAveragePool(node: OnnxNode, state: ChainState): void {
     return;
   }
   const padNodes = state.pendingPad?.sources ?? [];
+  const reads = unpadded(input, state);
   const pads = takePendingPad(state, node, own);
   const k = squareKernelOrRefuse(node, kh, kw, dilation, pads, padNodes);
   const c = input.c, K = k.size;
@@ -97,7 +98,7 @@ export function lowerAveragePool(node: OnnxNode, state: ChainState): void {
     node: nodeRef(node), how: `runs as a Conv ${c}→${c} with kernel ${K}${k.padding ? `, padding ${k.padding}` : ''} and weights 1/${kh * kw}`,
     macs: { before: c * kh * kw * outH * outW, after: c * c * K * K * outH * outW }, parameters: { before: 0, after: c * c * K * K + c },
   });
-  pushConv(state, node, { outC: c, kernel: K, stride, padding: k.padding, weights, bias: new Float32Array(c), hasModelBias: true, outH, outW, note: 'average pooling, as a Conv' });
+  pushConv(state, node, { input: reads, outC: c, kernel: K, stride, padding: k.padding, weights, bias: new Float32Array(c), hasModelBias: true, outH, outW, note: 'average pooling, as a Conv' });
 }
 
 export function lowerGlobalAveragePool(node: OnnxNode, state: ChainState): void {

@@ -55,6 +55,12 @@ export function dilationsOf(node: OnnxNode): [number, number] {
   return [d[0], d[1]];
 }
 
+/** The shape a layer reads that applies the pending Pad itself: the chain's shape without it. */
+export function unpadded(input: { c: number; h: number; w: number }, state: ChainState): { c: number; h: number; w: number } {
+  const p = state.pendingPad?.pads ?? [0, 0, 0, 0];
+  return { c: input.c, h: input.h - p[0] - p[2], w: input.w - p[1] - p[3] };
+}
+
 /** The node's own pads plus a pending Pad's (which this layer now applies). */
 export function takePendingPad(state: ChainState, node: OnnxNode, own: Pads): Pads {
   const pending = state.pendingPad;
@@ -86,6 +92,12 @@ export function squareKernelOrRefuse(node: OnnxNode, kh: number, kw: number, dil
 }
 
 export interface ConvSpec {
+  /**
+   * The shape the Conv reads, before its own padding: the chain tensor's (a pending Pad it
+   * absorbs taken off). From the ONNX shape, not the last record, which may factor the same
+   * values differently.
+   */
+  input: { c: number; h: number; w: number };
   outC: number;
   kernel: number;
   stride: number;
@@ -105,7 +117,7 @@ export interface ConvSpec {
  * pending is written out first.
  */
 export function pushConv(state: ChainState, node: OnnxNode, spec: ConvSpec): void {
-  const { c } = spatialInput(node, state);
+  const { c } = spec.input;
   const map = state.pendingMap;
   const perChannel = map && spec.padding === 0 ? map.perChannel() : undefined;
   if (map && perChannel) {
@@ -129,7 +141,7 @@ export function pushConv(state: ChainState, node: OnnxNode, spec: ConvSpec): voi
   }
   producedBy(state, {
     type: LayerType.Conv2D,
-    in: state.record,
+    in: spec.input,
     out: { c: spec.outC, h: spec.outH, w: spec.outW },
     kernel: spec.kernel, stride: spec.stride, padding: spec.padding,
     weights: spec.weights, bias: spec.bias, hasModelBias: spec.hasModelBias,
@@ -179,6 +191,7 @@ export function lowerConv(node: OnnxNode, state: ChainState): void {
   }
   // A pending Pad is not in the data yet: this Conv pads by it too.
   const padNodes = state.pendingPad?.sources ?? [];
+  const reads = unpadded(input, state);
   const pads = takePendingPad(state, node, own);
   const k = squareKernelOrRefuse(node, kh, kw, dilation, pads, padNodes);
   const src = w.kind === 'float' ? w.data : Float32Array.from(w.data);
@@ -200,7 +213,7 @@ export function lowerConv(node: OnnxNode, state: ChainState): void {
     });
   }
   pushConv(state, node, {
-    outC: oc, kernel: k.size, stride, padding: k.padding, weights,
+    input: reads, outC: oc, kernel: k.size, stride, padding: k.padding, weights,
     bias: bias ? bias.slice() : new Float32Array(oc), hasModelBias: Boolean(bias), outH, outW,
   });
 }

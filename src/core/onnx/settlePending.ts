@@ -41,7 +41,7 @@ function settlePad(state: ChainState): void {
   const weights = new Float32Array(c * c * K * K);
   for (let i = 0; i < c; i++) weights[(i * c + i) * K * K + k.row(0) * K + k.col(0)] = 1;
   const layer: Layer = {
-    type: LayerType.Conv2D, in: state.record, out: { c, h: outH, w: outW }, kernel: K, stride: 1, padding: k.padding,
+    type: LayerType.Conv2D, in: { c, h: outH - pad.pads[0] - pad.pads[2], w: outW - pad.pads[1] - pad.pads[3] }, out: { c, h: outH, w: outW }, kernel: K, stride: 1, padding: k.padding,
     weights, bias: new Float32Array(c), hasModelBias: true, sources: [...pad.sources], note: 'zero padding, as an identity Conv',
   };
   const wasNonNegative = state.nonNegative;
@@ -93,7 +93,7 @@ function settleMap(state: ChainState, next: OnnxNode | undefined): void {
     const weights = new Float32Array(m * n);
     map.forEachTerm((j, i, coef) => { weights[j * n + i] = f32(coef); });
     producedBy(state, {
-      type: LayerType.Conv2D, in: state.record, out: { c: m, h: 1, w: 1 }, kernel: h, stride: 1, padding: 0,
+      type: LayerType.Conv2D, in: { c, h, w }, out: { c: m, h: 1, w: 1 }, kernel: h, stride: 1, padding: 0,
       weights, bias: Float32Array.from(map.shift, f32), hasModelBias: true, sources: [...map.sources],
     }, map.logicalDims.length === 4 ? map.logicalDims : [1, m, 1, 1]);
     state.dims = map.logicalDims;
@@ -110,7 +110,7 @@ function settleAsPointwiseConv(state: ChainState, map: PendingMap, p: { scale: F
   const weights = new Float32Array(c * c);
   for (let i = 0; i < c; i++) weights[i * c + i] = f32(p.scale[i]);
   producedBy(state, {
-    type: LayerType.Conv2D, in: state.record, out: { c, h, w }, kernel: 1, stride: 1, padding: 0,
+    type: LayerType.Conv2D, in: { c, h, w }, out: { c, h, w }, kernel: 1, stride: 1, padding: 0,
     weights, bias: Float32Array.from(p.shift, f32), hasModelBias: true, sources: [...map.sources],
   }, map.logicalDims);
   state.record = { c, h, w };
