@@ -1,12 +1,16 @@
 // The fuzz corpus, the deterministic case generator (case = f(seed, kind, index)) and the
-// checks run on one case. Shared by the worker that runs the cases and by the test, which
+// checks run on one case, including the differential oracle (blob vs. reference evaluator). Shared by the worker that runs the cases and by the test, which
 // regenerates an offending input from its index alone (e.g. after a hang killed the worker).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { convertOnnxBytes, type Conversion } from '../../src/core/convert.js';
 import { validateBlob, type BlobValidation } from '../../src/core/blob/validateBlob.js';
+import { assertWithinComputeBudget } from '../../src/core/engine/computeBudget.js';
+import { evaluateOnnx } from '../../src/core/engine/evaluateOnnx.js';
 import { loadModel, performInference, type LoadedModel } from '../../src/core/engine/firmwareEngine.js';
+import { seededRandom } from '../../src/core/engine/seededRandom.js';
 import { CpmlError, FirmwareError } from '../../src/core/errors.js';
+import { elementCount, type OnnxGraph } from '../../src/core/onnx/onnxGraph.js';
 import { generateModel, longReluChain } from './generateModel.js';
 import { dropoutChain } from './longChains.js';
 import {
@@ -26,7 +30,7 @@ export const SLOW_CALL_MS_PER_MB = 1_000;
 export function slowLimitMs(inputBytes: number): number {
   return SLOW_CALL_MS + SLOW_CALL_MS_PER_MB * (inputBytes / 1e6);
 }
-/** Inputs the zero-input inference would need more memory than this for are not run. */
+/** Inputs the inference would need more memory than this for are not run. */
 export const MAX_INPUT_ELEMENTS = 16 * 1024 * 1024;
 /** Larger fixtures are left out: mutations would mostly land in their weights, and they are slow. */
 const MAX_CORPUS_FILE_BYTES = 20_000;
@@ -176,7 +180,8 @@ function makeOnnxCase(corpus: Corpus, rng: Rng): FuzzCase {
   const others = corpus.onnx.map((e) => e.bytes);
   const donors = corpus.onnxTrees.filter((t): t is PbField[] => Boolean(t));
   const roll = rng.int(100);
-  if (roll < 15) {
+  // Generated models are the ones that reach the lowering code and, converted, the oracle.
+  if (roll < 20) {
     const generated = generateModel(rng);
     if (rng.chance(0.7)) return { bytes: generated.bytes, origin: generated.description };
     const bytes = mutateProtobuf(rng, generated.bytes, []) ?? generated.bytes;
@@ -215,7 +220,7 @@ function makeBlobCase(corpus: Corpus, rng: Rng): FuzzCase {
 // ---------------------------------------------------------------------------------------------
 // Running one case
 
-export const PHASES = ['convert', 'validateBlob', 'loadModel', 'performInference'] as const;
+export const PHASES = ['convert', 'validateBlob', 'loadModel', 'performInference', 'evaluateOnnx'] as const;
 export type Phase = (typeof PHASES)[number];
 
 let phaseListener: ((phase: Phase) => void) | undefined;
@@ -281,21 +286,30 @@ function invariant(phase: Phase, message: string): Abort {
   return new Abort({ phase, reason: 'invariant', name: 'InvariantViolation', message, stack: new Error(message).stack ?? '', ms: 0 });
 }
 
-/** validateBlob; when it reports no errors, loadModel + performInference on a zero input. */
-function checkBlob(bytes: Uint8Array, fromConverter: boolean): string {
+interface BlobRun {
+  outcome: string;
+  /** When the blob ran: the model, its input and output. */
+  ran?: { model: LoadedModel; input: Float32Array; output: Float32Array };
+}
+
+/**
+ * validateBlob; when it reports no errors, loadModel + performInference on `inputFor(n)` (default:
+ * n zeros; the converter's blobs get the oracle's input, so one inference serves both checks).
+ */
+function checkBlob(bytes: Uint8Array, fromConverter: boolean, inputFor: (n: number) => Float32Array = (n) => new Float32Array(n)): BlobRun {
   let validation: BlobValidation;
   try {
     validation = guarded('validateBlob', () => validateBlob(bytes));
   } catch (error) {
     if (error instanceof Abort) throw error;
     if (fromConverter) throw invariant('validateBlob', `validateBlob threw on a blob convertOnnxBytes returned: ${(error as Error).message}`);
-    return 'blob undecodable';
+    return { outcome: 'blob undecodable' };
   }
   if (validation.errors.length) {
     if (fromConverter) {
       throw invariant('validateBlob', `validateBlob reports errors on a blob convertOnnxBytes returned: ${validation.errors.map((e) => e.message).join('; ')}`);
     }
-    return 'blob invalid';
+    return { outcome: 'blob invalid' };
   }
   let model: LoadedModel;
   try {
@@ -303,25 +317,139 @@ function checkBlob(bytes: Uint8Array, fromConverter: boolean): string {
   } catch (error) {
     if (error instanceof Abort) throw error;
     if (!(error instanceof FirmwareError)) throw invariant('loadModel', `loadModel threw ${(error as Error).name} (not a FirmwareError) on a blob validateBlob accepted: ${(error as Error).message}`);
-    return `load ${error.pythonType}`;
+    return { outcome: `load ${error.pythonType}` };
   }
-  if (model.inputElements > MAX_INPUT_ELEMENTS) return 'input too large to try';
-  const input = new Float32Array(model.inputElements);
+  if (model.inputElements > MAX_INPUT_ELEMENTS) return { outcome: 'input too large to try' };
+  const input = inputFor(model.inputElements);
   try {
-    const out = guarded('performInference', () => performInference(model, input));
-    if (out.length !== model.outputElements) throw invariant('performInference', `returned ${out.length} values, the model says ${model.outputElements}`);
-    return 'ran';
+    const output = guarded('performInference', () => performInference(model, input));
+    if (output.length !== model.outputElements) throw invariant('performInference', `returned ${output.length} values, the model says ${model.outputElements}`);
+    return { outcome: 'ran', ran: { model, input, output } };
   } catch (error) {
     if (error instanceof Abort) throw error;
     if (!(error instanceof FirmwareError)) throw invariant('performInference', `threw ${(error as Error).name} (not a FirmwareError): ${(error as Error).message}`);
-    return `inference ${error.pythonType}`;
+    return { outcome: `inference ${error.pythonType}` };
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The differential oracle: the blob, run by the firmware-faithful engine, must compute what the
+// ONNX graph computes, as the independent reference evaluator (float64) says.
+
+/**
+ * Every blob value may differ from the reference by this much times max(1, max |reference|) (the
+ * rule of `cpml validate`). Scaling by each value's own magnitude instead fails float32 rounding:
+ * a value that is a small difference of large terms carries the large terms' rounding error
+ * (seen on mutated models with outputs ~1e17 and ~40).
+ */
+export const ORACLE_TOLERANCE = 1e-4;
+/**
+ * Blobs needing more MACs than this are not compared (the reference is refused with a
+ * ComputeBudgetError, as `cpml validate` refuses beyond its limit): its float64 loops would take
+ * longer than the per-call budget. Generated models stay far below; a few mutated ones do not.
+ */
+export const ORACLE_MAX_MACS = 20_000_000;
+/** Largest tensor the reference may allocate here (its own default is 16 Mi values). */
+const ORACLE_MAX_ELEMENTS = 1 << 22;
+
+/**
+ * The oracle's input for a model file: n values uniform in [-1, 1), from seededRandom seeded with
+ * the FNV-1a hash of the file's bytes, so a reproducer file alone gives the input back.
+ */
+export function oracleInput(bytes: Uint8Array, n: number): Float32Array {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  const random = seededRandom(h >>> 0);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = random() * 2 - 1;
+  return out;
+}
+
+function allFinite(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+
+/** Magnitude beyond which outputs are not compared (the firmware's MaxPool floor, −1e30). */
+const ORACLE_MAX_MAGNITUDE = 1e30;
+
+function withinMagnitude(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (Math.abs(values[i]) >= ORACLE_MAX_MAGNITUDE * 0.999) return false;
+  return true;
+}
+
+/** A float initializer or Constant value holds NaN or ±Infinity (the comparison then means nothing). */
+function hasNonFiniteConstant(graph: OnnxGraph): boolean {
+  for (const t of graph.initializers.values()) if (t.kind === 'float' && !allFinite(t.data)) return true;
+  for (const node of graph.nodes) {
+    for (const a of node.attributes.values()) if (a.type === 'tensor' && a.value.kind === 'float' && !allFinite(a.value.data)) return true;
+  }
+  return false;
+}
+
+function formatValues(values: ArrayLike<number>, max = 8): string {
+  const shown = Array.from({ length: Math.min(values.length, max) }, (_, i) => Number(values[i].toPrecision(7)));
+  return `[${shown.join(', ')}${values.length > max ? ', …' : ''}]`;
+}
+
+/**
+ * Compares the blob's output on the oracle's input with the reference evaluator's and requires every
+ * output value to agree within ORACLE_TOLERANCE × max(1, max |reference|). Skipped (an outcome, not a
+ * failure) when the evaluator refuses the model or any weight, reference or blob value is not finite
+ * (or, for a disagreement, beyond ±1e30: see ORACLE_MAX_MAGNITUDE). A disagreement is an invariant
+ * failure; the reproducer is the model file (the input follows from it, see oracleInput).
+ */
+function differential(conversion: Conversion, model: LoadedModel, input: Float32Array, actual: Float32Array): string {
+  // The model's constants, and the blob's weights (folding can overflow float32).
+  if (hasNonFiniteConstant(conversion.graph) || !allFinite(model.weightArea)) return 'oracle skipped (non-finite weights)';
+  const expected = elementCount(conversion.input.dims);
+  if (model.inputElements !== expected) {
+    throw invariant('loadModel', `the blob takes ${model.inputElements} input values, but the ONNX input ${JSON.stringify(conversion.input.name)} of shape [${conversion.input.dims.join(', ')}] has ${expected}`);
+  }
+  let reference: Float32Array;
+  try {
+    reference = guarded('evaluateOnnx', () => {
+      assertWithinComputeBudget(conversion.records, ORACLE_MAX_MACS);
+      return evaluateOnnx(conversion.graph, input, { maxElements: ORACLE_MAX_ELEMENTS }).output;
+    });
+  } catch (error) {
+    if (error instanceof Abort) throw error;
+    return `oracle skipped (${(error as Error).name})`;
+  }
+  if (actual.length !== reference.length) {
+    throw invariant('evaluateOnnx', `the blob returns ${actual.length} values, the ONNX graph ${reference.length}: expected ${formatValues(reference)}, got ${formatValues(actual)}`);
+  }
+  if (!allFinite(reference) || !allFinite(actual)) return 'oracle skipped (non-finite values)';
+  let peak = 1;
+  for (let i = 0; i < reference.length; i++) peak = Math.max(peak, Math.abs(reference[i]));
+  const allowed = ORACLE_TOLERANCE * peak;
+  let bad = 0, worst = -1, worstError = 0;
+  for (let i = 0; i < reference.length; i++) {
+    const error = Math.abs(actual[i] - reference[i]);
+    if (!(error <= allowed)) {
+      bad++;
+      if (!(error <= worstError)) {
+        worst = i;
+        worstError = error;
+      }
+    }
+  }
+  // The firmware's MaxPool starts each window at −1e30, so it cannot return anything lower: values
+  // that far out (only mutated weights reach them) are as incomparable as infinite ones.
+  if (bad && (!withinMagnitude(reference) || !withinMagnitude(actual))) return 'oracle skipped (values beyond ±1e30 disagree)';
+  if (bad) {
+    const e = reference[worst], g = actual[worst];
+    throw invariant('evaluateOnnx', `the blob disagrees with the ONNX reference evaluator at ${bad} of ${reference.length} output values; ` +
+      `worst at #${worst}: expected ${e}, got ${g} (|error| ${Math.abs(g - e).toExponential(2)} > allowed ${allowed.toExponential(2)}); ` +
+      `expected ${formatValues(reference)}, got ${formatValues(actual)}; input: oracleInput(<file bytes>, ${input.length}) from test/fuzz/fuzzCases.ts = ${formatValues(input, 4)}`);
+  }
+  return 'oracle agrees';
 }
 
 export function runCase(kind: FuzzKind, bytes: Uint8Array): CaseResult {
   slowLimit = slowLimitMs(bytes.length);
   try {
-    if (kind === 'blob') return { outcome: checkBlob(bytes, false) };
+    if (kind === 'blob') return { outcome: checkBlob(bytes, false).outcome };
     let conversion: Conversion;
     try {
       conversion = guarded('convert', () => convertOnnxBytes(bytes, 'fuzz.onnx'));
@@ -329,8 +457,10 @@ export function runCase(kind: FuzzKind, bytes: Uint8Array): CaseResult {
       if (error instanceof Abort) throw error;
       return { outcome: (error as Error).name };
     }
-    // Whatever the converter returns must pass its own validation and run.
-    return { outcome: `converted, ${checkBlob(conversion.blob, true)}` };
+    // Whatever the converter returns must pass its own validation and run...
+    const { outcome, ran } = checkBlob(conversion.blob, true, (n) => oracleInput(bytes, n));
+    // ...and compute what the ONNX graph computes.
+    return { outcome: `converted, ${outcome}${ran ? `, ${differential(conversion, ran.model, ran.input, ran.output)}` : ''}` };
   } catch (error) {
     if (error instanceof Abort) return { outcome: `FAIL ${error.failure.reason}`, failure: error.failure };
     throw error;

@@ -1,7 +1,10 @@
-// Fuzz test: thousands of mutated and truncated ONNX files through convertOnnxBytes, and mutated
-// and truncated blobs through validateBlob → loadModel → performInference. Every call must
-// return or throw a CpmlError; anything else (TypeError, RangeError, a call over 2 s, a hang,
-// running out of memory) fails the test with the offending inputs written to a temp folder.
+// Fuzz test: thousands of mutated, truncated and generated ONNX files through convertOnnxBytes,
+// and mutated and truncated blobs through validateBlob → loadModel → performInference. Every call
+// must return or throw a CpmlError; anything else (TypeError, RangeError, a call over 2 s, a hang,
+// running out of memory) fails the test with the offending inputs written to a temp folder. So
+// does a blob that computes something else than its ONNX model: every converted model that runs
+// is also run by the reference evaluator on a seeded random input (the differential oracle in
+// fuzzCases.ts), and every output value must agree within 1e-4 × max(1, max |reference|).
 //
 //   node tools/run-tests.mjs test/fuzz                       # fixed default seed
 //   CPML_FUZZ_SEED=12345 node tools/run-tests.mjs test/fuzz  # another seed (printed on every run)
