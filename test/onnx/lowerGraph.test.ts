@@ -186,6 +186,29 @@ describe('Conv lowering', () => {
   });
 });
 
+describe('layers read the ONNX shape, not the last record', () => {
+  it('a Conv after a scale written as a 1×1 Conv and a reshape of the pending values', () => {
+    // [1,4,1,1] → Relu → Mul per channel (pending) → Reshape [1,1,2,2] → Relu (the scale is written
+    // as a 1×1 Conv 4→4 first) → Conv 1→2, kernel 2: it must read 1×2×2, not 4×1×1.
+    const spec: ModelSpec = {
+      inputs: [{ name: 'x', dims: [1, 4, 1, 1] }], outputs: [{ name: 'y' }],
+      initializers: [
+        { name: 's', dims: [4, 1, 1], data: [2, -3, 0.5, 1.5] }, { name: 'W', dims: [2, 1, 2, 2], data: [0.5, -1, 2, 0.25, 1, 1, -1, 0.5] },
+        { name: 'shape', dims: [4], data: [1, 1, 2, 2], dataType: DataType.INT64 },
+      ],
+      nodes: [
+        { op: 'Relu', inputs: ['x'], outputs: ['r'] },
+        { op: 'Mul', inputs: ['r', 's'], outputs: ['m'] },
+        { op: 'Reshape', inputs: ['m', 'shape'], outputs: ['t'] },
+        { op: 'Relu', inputs: ['t'], outputs: ['r2'] },
+        { op: 'Conv', inputs: ['r2', 'W'], outputs: ['y'] },
+      ],
+    };
+    const c = assertComputesLikeOnnx(spec);
+    assert.deepEqual(c.layers[c.layers.length - 1].in, { c: 1, h: 2, w: 2 });
+  });
+});
+
 describe('MaxPool lowering', () => {
   function poolModel(h: number, attributes: Record<string, AttrSpec>, extraNodes: NodeSpec[] = [], outputs = ['y']): ModelSpec {
     return {
