@@ -729,6 +729,37 @@ def asym_zeropad():
                nn.Flatten(), nn.Linear(4 * 5 * 5, 10))
 
 
+@model('adaptive_max', (1, 1, 12, 12),
+       note='Conv ReLU nn.AdaptiveMaxPool2d(1) flatten Linear (dynamo: ReduceMax over H, W; '
+            'legacy: MaxPool over the map): one MaxPool window as large as the map')
+def adaptive_max():
+    return Seq(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 6, 3), nn.ReLU(),
+               nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(6, 3))
+
+
+@model('adaptive_avg2', (1, 1, 12, 12),
+       note='Conv ReLU nn.AdaptiveAvgPool2d(2) on a 10x10 map (exported as AveragePool k5 s5) '
+            'flatten Linear')
+def adaptive_avg2():
+    return Seq(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+               nn.Linear(32, 5))
+
+
+@model('adaptive_avg3', (1, 1, 12, 12), kind='refuse', refuse_op='GatherND',
+       note='nn.AdaptiveAvgPool2d(3) on a 10x10 map: overlapping windows of varying size '
+            '(dynamo: Transpose GatherND ReduceMean; the legacy exporter cannot export it)')
+def adaptive_avg3():
+    return Seq(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(3), nn.Flatten(),
+               nn.Linear(36, 3))
+
+
+@model('silu_mid', (1, 1, 12, 12), kind='refuse', refuse_op='Sigmoid',
+       note='Conv nn.SiLU (x * sigmoid(x): a Sigmoid on a branch joined by a Mul) flatten '
+            'Linear: the refusal names the Sigmoid, not the Mul')
+def silu_mid():
+    return Seq(nn.Conv2d(1, 4, 3), nn.SiLU(), nn.Flatten(), nn.Linear(4 * 10 * 10, 3))
+
+
 @model('pad_width_only', (1, 1, 12, 12), kind='refuse',
        refuse_op={'legacy': 'Pad', 'dynamo': asym_pad_op},
        note='nn.ZeroPad2d((1, 1, 0, 0)) (width only) before a square Conv: the two axes reach '

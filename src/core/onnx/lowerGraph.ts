@@ -7,7 +7,7 @@ import { nodeLabel, nodeRef, recordFor, refuse, usedExtraOutputs, usedTensorName
 import { ConstantFolder } from './foldConstants.js';
 import { lowerArithmetic, lowerBatchNorm, lowerClip, lowerMaxMin } from './lowerAffine.js';
 import { lowerGemm, lowerMatMul } from './lowerDense.js';
-import { lowerAveragePool, lowerGlobalAveragePool, lowerMaxPool, lowerReduce } from './lowerPooling.js';
+import { lowerAveragePool, lowerGlobalAveragePool, lowerGlobalMax, lowerMaxPool, lowerReduce } from './lowerPooling.js';
 import { lowerDropout, lowerFlatten, lowerIdentity, lowerRelu, lowerReshape, lowerSoftmax, lowerSqueeze, lowerTranspose, lowerUnsqueeze } from './lowerReshaping.js';
 import { lowerConv, lowerPad } from './lowerSpatial.js';
 import { ELEM_TYPE_NAMES, elementCount, type OnnxGraph, type OnnxNode, type ValueInfo } from './onnxGraph.js';
@@ -23,6 +23,8 @@ const LOWERINGS = new Map<string, OpLowering>([
   ['GlobalAveragePool', lowerGlobalAveragePool],
   ['ReduceMean', lowerReduce],
   ['ReduceSum', lowerReduce],
+  ['GlobalMaxPool', lowerGlobalMax],
+  ['ReduceMax', lowerGlobalMax],
   ['Relu', lowerRelu],
   ['Clip', lowerClip],
   ['Max', lowerMaxMin],
@@ -45,7 +47,7 @@ const LOWERINGS = new Map<string, OpLowering>([
 ]);
 
 export const SUPPORTED_OPS =
-  'Conv (also grouped, depthwise, dilated), MaxPool, AveragePool, GlobalAveragePool, ReduceMean/ReduceSum, Pad (zeros), Relu, Clip, Max/Min with a constant, ' +
+  'Conv (also grouped, depthwise, dilated), MaxPool, GlobalMaxPool, ReduceMax (height and width), AveragePool, GlobalAveragePool, ReduceMean/ReduceSum, Pad (zeros), Relu, Clip, Max/Min with a constant, ' +
   'Flatten, Reshape, Squeeze, Unsqueeze, Transpose (before a flatten + Linear), Gemm, MatMul, Add/Sub/Mul/Div by constants, BatchNormalization, Softmax, Identity, Dropout';
 
 const HINTS = new Map<string, string>([
@@ -163,7 +165,10 @@ function walkChain(state: ChainState, consumers: ReadonlyMap<string, OnnxNode[]>
     if (next.length > 1) {
       const list = listSome(next.map((n) => `${safeName(n.op, 60)} ${nodeLabel(nodeRef(n))}`));
       // Name the node where the branches meet again (the Add of a residual, the Concat): that is what cannot run.
-      const join = joinOf(next, consumers);
+      const { join, inside } = joinOf(next, consumers);
+      // An op inside the branches that no rewrite can run (the Sigmoid of a SiLU, x·sigmoid(x)) says more.
+      const blocker = inside.find((n) => !LOWERINGS.has(n.op) && !PLUMBING_OPS.has(n.op));
+      if (blocker) throw unsupportedOperator(blocker);
       const message = join
         ? `joins branches that split at tensor ${quoted(state.tensor)} (it feeds ${next.length} nodes: ${list}), so the graph is not a single chain; the firmware runs one layer after another`
         : `the graph is not a single chain: tensor ${quoted(state.tensor)} feeds ${next.length} nodes (${list}); the firmware runs one layer after another`;
@@ -193,7 +198,7 @@ function walkChain(state: ChainState, consumers: ReadonlyMap<string, OnnxNode[]>
  * removing the plumbing would not make the model run.
  */
 /** The first node (in graph order) that two of the branch heads both reach, if any. */
-function joinOf(heads: readonly OnnxNode[], consumers: ReadonlyMap<string, OnnxNode[]>): OnnxNode | undefined {
+function joinOf(heads: readonly OnnxNode[], consumers: ReadonlyMap<string, OnnxNode[]>): { join?: OnnxNode; inside: OnnxNode[] } {
   const reachedBy = new Map<OnnxNode, number>();
   heads.forEach((head, h) => {
     const seen = new Set<OnnxNode>([head]);
@@ -207,7 +212,9 @@ function joinOf(heads: readonly OnnxNode[], consumers: ReadonlyMap<string, OnnxN
   });
   let join: OnnxNode | undefined;
   for (const [node, h] of reachedBy) if (h === -1 && (!join || node.index < join.index)) join = node;
-  return join;
+  // The nodes of the branches themselves: reached from one head, before the join.
+  const inside = [...reachedBy].filter(([node, h]) => h !== -1 && (!join || node.index < join.index)).map(([node]) => node).sort((a, b) => a.index - b.index);
+  return { join, inside };
 }
 
 /** Refusals of a branch: a blocker of its own, never replaced by one further on. */

@@ -106,6 +106,32 @@ export function lowerGlobalAveragePool(node: OnnxNode, state: ChainState): void 
   reduceChain(node, state, new Set([2, 3]), true, true);
 }
 
+/**
+ * GlobalMaxPool, and ReduceMax over height and width (AdaptiveMaxPool2d(1) in a dynamo export):
+ * one MaxPool window as large as the map, clipped at its edges by the firmware.
+ */
+export function lowerGlobalMax(node: OnnxNode, state: ChainState): void {
+  const input = spatialInput(node, state);
+  let keepDims = true;
+  if (node.op === 'ReduceMax') {
+    const axes = node.inputs[1] ? Array.from(constantInput(node, state, 1, 'axes').data) : getInts(node, 'axes') ?? [];
+    const set = new Set(axes.map((a) => (a < 0 ? a + 4 : a)));
+    if (set.size !== 2 || !set.has(2) || !set.has(3) || axes.length !== 2) {
+      refuse(node, `takes the maximum over axes [${axes.join(', ')}]; the firmware's max runs only over height and width (a MaxPool)`, 'Use a max over dims (2, 3) or nn.AdaptiveMaxPool2d(1)');
+    }
+    keepDims = getInt(node, 'keepdims', 1) !== 0;
+  }
+  const k = Math.max(input.h, input.w);
+  if (k > 255) refuse(node, `a window over the whole ${input.h}×${input.w} map needs kernel ${k}, more than the firmware's limit of 255`, 'Pool the map down first (MaxPool2d)');
+  settle(state, node);
+  const nonNegative = state.nonNegative;
+  producedBy(state, {
+    type: LayerType.MaxPool2D, in: input, out: { c: input.c, h: 1, w: 1 }, kernel: k, stride: k, padding: 0,
+    sources: [nodeRef(node)], note: 'global max, as one window over the map',
+  }, keepDims ? [1, input.c, 1, 1] : [1, input.c]);
+  state.nonNegative = nonNegative;
+}
+
 /** ReduceMean / ReduceSum over any axes (attribute before opset 18, resp. 13; input after). */
 export function lowerReduce(node: OnnxNode, state: ChainState): void {
   const rank = state.dims.length;
