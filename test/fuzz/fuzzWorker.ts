@@ -40,7 +40,7 @@ for (let index = input.start; index < input.end; index++) {
   Atomics.store(progress, 0, index);
   Atomics.store(progress, 1, -1);
   const c = makeCase(corpus, input.kind, input.seed, input.iterations, index);
-  const result = runCase(input.kind, c.bytes);
+  const result = runCase(input.kind, c.bytes, { sampleOracle: c.fromCorpus });
   Atomics.add(progress, 2, 1);
   outcomes[result.outcome] = (outcomes[result.outcome] ?? 0) + 1;
   if (result.failure) {
