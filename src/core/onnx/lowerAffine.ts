@@ -7,6 +7,7 @@ import { LayerType } from '../blob/blobFormat.js';
 import { constantInput, floatConstant, nodeRef, refuse, usedExtraOutputs, type ChainState } from './chainState.js';
 import { elementCount, getFloat, getInt, type OnnxNode, type Tensor } from './onnxGraph.js';
 import { startMap } from './lowerPooling.js';
+import { MAX_PENDING_VALUES } from './pendingMap.js';
 import { lowerRelu } from './lowerReshaping.js';
 import { settle } from './settlePending.js';
 import { nodeLabel } from './chainState.js';
@@ -76,6 +77,18 @@ export function lowerArithmetic(node: OnnxNode, state: ChainState): void {
     }
   }
   applyAffine(node, state, { scale, shift, inner: values.inner });
+  widenRank(state, other.dims.length);
+}
+
+/**
+ * numpy broadcasting gives the result the constant's rank when it is higher (its extra leading
+ * axes are 1): later ops that read axes (a reduce, a softmax) must see that shape.
+ */
+function widenRank(state: ChainState, rank: number): void {
+  if (rank <= state.dims.length) return;
+  const dims = [...new Array<number>(rank - state.dims.length).fill(1), ...state.dims];
+  state.dims = dims;
+  if (state.pendingMap) state.pendingMap.logicalDims = dims;
 }
 
 function uniform(state: ChainState, scale: number, shift: number): Affine {
@@ -101,6 +114,9 @@ function broadcastConstant(node: OnnxNode, t: Tensor, dims: readonly number[]): 
   const outer = dims.slice(0, keep);
   const inner = elementCount(dims.slice(keep));
   const n = elementCount(outer);
+  if (n > MAX_PENDING_VALUES) {
+    refuse(node, `its constant varies over ${n} values, more than the ${MAX_PENDING_VALUES} the converter rewrites`, 'Make the tensor smaller before this node');
+  }
   const values = new Float64Array(n);
   const strides = new Array<number>(keep).fill(0);
   let acc = 1;
@@ -192,11 +208,13 @@ export function lowerMaxMin(node: OnnxNode, state: ChainState): void {
   const { values, inner } = broadcastConstant(node, other, state.dims);
   if (node.op === 'Max') clampBelow(node, state, values, inner);
   else clampAbove(node, state, values, inner);
+  widenRank(state, other.dims.length);
 }
 
 /** max(x, c) = c + relu(x − c): a plain ReLU when c = 0. */
 function clampBelow(node: OnnxNode, state: ChainState, c: Float64Array, inner: number): void {
   const zero = c.every((v) => v === 0);
+  const nonNegative = c.every((v) => v >= 0); // max(x, c ≥ 0) ≥ 0
   const ones = new Float64Array(c.length).fill(1);
   if (!zero) applyAffine(node, state, { scale: ones, shift: c.map((v) => -v), inner });
   lowerRelu(node, state);
@@ -204,13 +222,16 @@ function clampBelow(node: OnnxNode, state: ChainState, c: Float64Array, inner: n
     applyAffine(node, state, { scale: ones, shift: c, inner });
     state.notes.push(`${safeName(node.op, 60)} ${nodeLabel(nodeRef(node))} computed as c + relu(x − c) (a ReLU with a shift before and after it)`);
   }
+  state.nonNegative = nonNegative;
 }
 
 /** min(x, c) = c − relu(c − x). */
 function clampAbove(node: OnnxNode, state: ChainState, c: Float64Array, inner: number): void {
+  const nonNegative = state.nonNegative && c.every((v) => v >= 0); // min(x ≥ 0, c ≥ 0) ≥ 0 (ReLU6)
   const minusOnes = new Float64Array(c.length).fill(-1);
   applyAffine(node, state, { scale: minusOnes, shift: c, inner });
   lowerRelu(node, state);
   applyAffine(node, state, { scale: minusOnes, shift: c, inner });
   state.notes.push(`${safeName(node.op, 60)} ${nodeLabel(nodeRef(node))} computed as c − relu(c − x) (a ReLU with a negation and shift before and after it)`);
+  state.nonNegative = nonNegative;
 }

@@ -30,6 +30,7 @@ export function pushLinear(node: OnnxNode, state: ChainState, weights: Float32Ar
     refuse(node, `Linear out_features ${outF} exceeds the firmware's limit of 65535`, 'Use fewer output features');
   }
   const sources = [nodeRef(node)];
+  if (state.pendingPad) settle(state, node); // the padding is data the Linear reads
   const map = state.pendingMap;
   if (map) {
     const n = map.physicalCount, m = map.logicalCount;

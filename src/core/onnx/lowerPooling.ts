@@ -5,11 +5,24 @@
 import { LayerType } from '../blob/blobFormat.js';
 import { pooledLength } from '../blob/checkLimits.js';
 import { constantInput, nodeRef, producedBy, refuse, usedExtraOutputs, type ChainState } from './chainState.js';
-import { elementCount, getInt, getInts, type OnnxNode } from './onnxGraph.js';
+import { elementCount, getInt, getInts, getString, type OnnxNode } from './onnxGraph.js';
 import { MAX_PENDING_VALUES, PendingMap } from './pendingMap.js';
 import { settle } from './settlePending.js';
 import { assertRewriteFits } from './rewrites.js';
-import { dilationsOf, pushConv, spatialInput, squareKernelOrRefuse, squareStride, takePendingPad, unpadded, windowPads } from './lowerSpatial.js';
+import { dilationsOf, pushConv, spatialInput, squareStride, windowKernel, windowPads } from './lowerSpatial.js';
+
+/** A 0/1 attribute; anything else is not valid ONNX and would be read differently by different tools. */
+function flag(node: OnnxNode, name: string, fallback: 0 | 1): boolean {
+  const v = getInt(node, name, fallback);
+  if (v !== 0 && v !== 1) refuse(node, `${name}=${v} is not 0 or 1`, 'Export the model again; ONNX allows only 0 and 1 here');
+  return v === 1;
+}
+
+/** ceil_mode applies to explicit pads only: with auto_pad the spec's output size formula rules. */
+function ceilMode(node: OnnxNode): boolean {
+  const ceil = flag(node, 'ceil_mode', 0);
+  return ceil && getString(node, 'auto_pad', 'NOTSET') === 'NOTSET';
+}
 
 function poolingWindow(node: OnnxNode, what: string): [number, number] {
   const kernelShape = getInts(node, 'kernel_shape') ?? [];
@@ -26,7 +39,7 @@ export function lowerMaxPool(node: OnnxNode, state: ChainState): void {
   if (dilationsOf(node).some((d) => d !== 1)) refuse(node, 'dilated max pooling is not supported by the firmware', 'Use dilation=1');
   if (usedExtraOutputs(node, state).length) refuse(node, 'its indices output is used; the firmware only computes the pooled values');
   const stride = squareStride(node);
-  const ceil = getInt(node, 'ceil_mode', 0) !== 0;
+  const ceil = ceilMode(node);
   const own = windowPads(node, input, [kh, kw], stride);
   const outH = pooledLength(input.h, kh, stride, ceil, own[0], own[2]);
   const outW = pooledLength(input.w, kw, stride, ceil, own[1], own[3]);
@@ -61,8 +74,8 @@ export function lowerAveragePool(node: OnnxNode, state: ChainState): void {
   const [kh, kw] = poolingWindow(node, 'AveragePool');
   const dilation = dilationsOf(node);
   const stride = squareStride(node);
-  const ceil = getInt(node, 'ceil_mode', 0) !== 0;
-  const countPad = getInt(node, 'count_include_pad', 0) !== 0;
+  const ceil = ceilMode(node);
+  const countPad = flag(node, 'count_include_pad', 0);
   const span: [number, number] = [(kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1];
   const own = windowPads(node, input, span, stride);
   const outH = pooledLength(input.h, span[0], stride, ceil, own[0], own[2]);
@@ -83,10 +96,7 @@ export function lowerAveragePool(node: OnnxNode, state: ChainState): void {
     reduceChain(node, state, new Set([2, 3]), true, true);
     return;
   }
-  const padNodes = state.pendingPad?.sources ?? [];
-  const reads = unpadded(input, state);
-  const pads = takePendingPad(state, node, own);
-  const k = squareKernelOrRefuse(node, kh, kw, dilation, pads, padNodes);
+  const { k, reads } = windowKernel(state, node, input, kh, kw, dilation, own);
   const c = input.c, K = k.size;
   assertRewriteFits(nodeRef(node), c * c * K * K, `running it as a Conv ${c}→${c} with kernel ${K}`);
   const weights = new Float32Array(c * c * K * K);

@@ -62,9 +62,17 @@ export function lowerReshape(node: OnnxNode, state: ChainState): void {
   reshapeTo(node, state, target);
 }
 
+/** Axes as an input from opset 13, as an attribute before: the other form is not valid ONNX and tools read it differently. */
+function squeezeAxes(node: OnnxNode, state: ChainState): number[] | undefined {
+  const attribute = getInts(node, 'axes');
+  if (state.graph.opset >= 13 && attribute) refuse(node, `gives axes as an attribute, which opset ${state.graph.opset} does not have (axes are an input since opset 13)`, 'Export the model again');
+  if (state.graph.opset < 13 && node.inputs[1]) refuse(node, `gives axes as an input, which opset ${state.graph.opset} does not have (an attribute before opset 13)`, 'Export the model again');
+  return node.inputs[1] ? Array.from(constantInput(node, state, 1, 'axes').data) : attribute;
+}
+
 export function lowerSqueeze(node: OnnxNode, state: ChainState): void {
   const rank = state.dims.length;
-  const axes = node.inputs[1] ? Array.from(constantInput(node, state, 1, 'axes').data) : getInts(node, 'axes');
+  const axes = squeezeAxes(node, state);
   if (!axes) {
     reshapeTo(node, state, state.dims.filter((d) => d !== 1));
     return;
@@ -75,7 +83,8 @@ export function lowerSqueeze(node: OnnxNode, state: ChainState): void {
 }
 
 export function lowerUnsqueeze(node: OnnxNode, state: ChainState): void {
-  const axes = node.inputs[1] ? Array.from(constantInput(node, state, 1, 'axes').data) : getInts(node, 'axes') ?? [];
+  const axes = squeezeAxes(node, state) ?? [];
+  if (!axes.length) refuse(node, 'has no axes to insert', 'Export the model again');
   const rank = state.dims.length + axes.length;
   const set = new Set(axes.map((a) => (a < 0 ? a + rank : a)));
   if (set.size !== axes.length || [...set].some((a) => a < 0 || a >= rank)) refuse(node, `axes [${axes.join(', ')}] are invalid for a rank-${rank} result`);
@@ -123,6 +132,7 @@ export function lowerSoftmax(node: OnnxNode, state: ChainState): void {
   const rank = state.dims.length;
   const opset = state.graph.opset;
   let axis = getInt(node, 'axis', opset < 13 ? 1 : -1);
+  if (rank === 0 || axis < -rank || axis >= rank) refuse(node, `axis ${axis} is not an axis of a rank-${rank} tensor`);
   if (axis < 0) axis += rank;
   // The firmware's softmax runs over every value of the tensor.
   const coversAll = opset < 13

@@ -91,6 +91,32 @@ export function squareKernelOrRefuse(node: OnnxNode, kh: number, kw: number, dil
   return k;
 }
 
+/**
+ * The square kernel a window op (Conv, AveragePool) runs as, taking its own pads and a pending
+ * Pad as padding, and the shape it then reads. When no square kernel reproduces that padding
+ * (height and width padded by different reaches), the padding is written out first (as a Linear
+ * that places each value, settlePending.ts) and the window op pads nothing.
+ */
+export function windowKernel(state: ChainState, node: OnnxNode, input: { c: number; h: number; w: number }, kh: number, kw: number,
+  dilation: [number, number], own: Pads): { k: SquareKernel; reads: { c: number; h: number; w: number } } {
+  const pending = state.pendingPad;
+  const total = own.map((p, i) => p + (pending?.pads[i] ?? 0)) as Pads;
+  const direct = squareKernelFor({ kh, kw, dilation, pads: total });
+  const bare = squareKernelFor({ kh, kw, dilation, pads: [0, 0, 0, 0] });
+  if ('reason' in direct && !('reason' in bare)) {
+    if (state.pendingMap) settle(state, node); // it comes before the padding (a pending Pad and map never coexist)
+    state.pendingPad = { pads: total, sources: [...(pending?.sources ?? []), nodeRef(node)] };
+    state.dims = [1, input.c, input.h + own[0] + own[2], input.w + own[1] + own[3]];
+    settle(state, node);
+    const [, c, h, w] = state.dims;
+    return { k: squareKernelOrRefuse(node, kh, kw, dilation, [0, 0, 0, 0]), reads: { c, h, w } };
+  }
+  const padNodes = pending?.sources ?? [];
+  const reads = unpadded(input, state);
+  const pads = takePendingPad(state, node, own);
+  return { k: squareKernelOrRefuse(node, kh, kw, dilation, pads, padNodes), reads };
+}
+
 export interface ConvSpec {
   /**
    * The shape the Conv reads, before its own padding: the chain tensor's (a pending Pad it
@@ -190,10 +216,7 @@ export function lowerConv(node: OnnxNode, state: ChainState): void {
       'Use a smaller kernel, more padding or a larger input');
   }
   // A pending Pad is not in the data yet: this Conv pads by it too.
-  const padNodes = state.pendingPad?.sources ?? [];
-  const reads = unpadded(input, state);
-  const pads = takePendingPad(state, node, own);
-  const k = squareKernelOrRefuse(node, kh, kw, dilation, pads, padNodes);
+  const { k, reads } = windowKernel(state, node, input, kh, kw, dilation, own);
   const src = w.kind === 'float' ? w.data : Float32Array.from(w.data);
   if (!k.same || group > 1) assertRewriteFits(nodeRef(node), oc * input.c * k.size * k.size, `running it as a full ${k.size}×${k.size} Conv ${input.c}→${oc}`);
   const weights = k.same && group === 1 ? src.slice() : expandConvWeights(src, w.dims, group, input.c, k);

@@ -20,14 +20,38 @@ export class PendingMap {
   /** The first node that reduced values (mean or sum over axes). */
   reducedBy?: NodeRef;
 
+  /**
+   * A scale and shift per block of `inner` logical values not yet applied to coef/shift: chains
+   * of scalar or per-channel ops then cost per block, not per value (see settle()).
+   */
+  private deferred?: { scale: Float64Array; shift: Float64Array; inner: number };
+
   private constructor(
     /** Shape of the tensor the last layer wrote. */
     readonly physicalDims: readonly number[],
     public logicalDims: number[],
-    readonly row: Int32Array,
-    readonly coef: Float64Array,
-    public shift: Float64Array,
+    private readonly rowOf: Int32Array,
+    private readonly coefOf: Float64Array,
+    private shiftOf: Float64Array,
   ) {}
+
+  /** Physical value i feeds logical value row[i] (−1: none) … */
+  get row(): Int32Array {
+    this.flush();
+    return this.rowOf;
+  }
+
+  /** … with this coefficient … */
+  get coef(): Float64Array {
+    this.flush();
+    return this.coefOf;
+  }
+
+  /** … and logical value j adds this constant. */
+  get shift(): Float64Array {
+    this.flush();
+    return this.shiftOf;
+  }
 
   static identity(dims: readonly number[]): PendingMap {
     const n = elementCount(dims);
@@ -37,21 +61,40 @@ export class PendingMap {
   }
 
   get physicalCount(): number {
-    return this.row.length;
+    return this.rowOf.length;
   }
 
   get logicalCount(): number {
-    return this.shift.length;
+    return this.shiftOf.length;
   }
 
   /** logical[j] ← scale[⌊j / inner⌋] · logical[j] + shift[⌊j / inner⌋]. */
   scaleAndShift(scale: ArrayLike<number>, shift: ArrayLike<number>, inner: number, node: NodeRef): void {
-    for (let i = 0; i < this.row.length; i++) if (this.row[i] >= 0) this.coef[i] *= scale[Math.floor(this.row[i] / inner)];
-    for (let j = 0; j < this.shift.length; j++) {
-      const b = Math.floor(j / inner);
-      this.shift[j] = this.shift[j] * scale[b] + shift[b];
-    }
     this.sources.push(node);
+    const d = this.deferred;
+    if (d && d.inner === inner) {
+      // Composed per block: s·(ds·x + dt) + t.
+      for (let b = 0; b < d.scale.length; b++) {
+        d.shift[b] = d.shift[b] * scale[b] + shift[b];
+        d.scale[b] *= scale[b];
+      }
+      return;
+    }
+    this.flush();
+    this.deferred = { scale: Float64Array.from(scale), shift: Float64Array.from(shift), inner };
+  }
+
+  /** Applies a deferred scale and shift to the per-value arrays. */
+  private flush(): void {
+    const d = this.deferred;
+    if (!d) return;
+    this.deferred = undefined;
+    const row = this.rowOf, coef = this.coefOf, shift = this.shiftOf;
+    for (let i = 0; i < row.length; i++) if (row[i] >= 0) coef[i] *= d.scale[Math.floor(row[i] / d.inner)];
+    for (let j = 0; j < shift.length; j++) {
+      const b = Math.floor(j / d.inner);
+      shift[j] = shift[j] * d.scale[b] + d.shift[b];
+    }
   }
 
   /** An ONNX Transpose of the logical tensor. Reports whether it moved any value. */
@@ -63,7 +106,7 @@ export class PendingMap {
     // Stride of the new index along each old axis.
     const along = new Array<number>(dims.length).fill(0);
     perm.forEach((p, k) => { along[p] = newStrides[k]; });
-    const n = this.shift.length;
+    const n = this.shift.length; // flushes a deferred scale first
     const moveTo = new Int32Array(n);
     let moved = false;
     for (let j = 0; j < n; j++) {
@@ -79,11 +122,15 @@ export class PendingMap {
     this.logicalDims = newDims;
     this.sources.push(node);
     if (!moved) return false;
-    for (let i = 0; i < this.row.length; i++) if (this.row[i] >= 0) this.row[i] = moveTo[this.row[i]];
+    const row = this.row;
+    for (let i = 0; i < row.length; i++) if (row[i] >= 0) row[i] = moveTo[row[i]];
     const shift = new Float64Array(n);
-    for (let j = 0; j < n; j++) shift[moveTo[j]] = this.shift[j];
-    this.shift = shift;
-    this.reorderedBy ??= node;
+    for (let j = 0; j < n; j++) shift[moveTo[j]] = this.shiftOf[j];
+    this.shiftOf = shift;
+    // A Transpose and its inverse (NHWC in, NCHW out, as tf2onnx writes a BatchNorm) reorder nothing.
+    let inOrder = row.length === n;
+    for (let i = 0; inOrder && i < row.length; i++) inOrder = row[i] === i;
+    this.reorderedBy = inOrder ? undefined : this.reorderedBy ?? node;
     return true;
   }
 
@@ -93,7 +140,7 @@ export class PendingMap {
     const reduced = dims.map((d, a) => (axes.has(a) ? 1 : d));
     const strides = stridesOf(dims);
     const rStrides = stridesOf(reduced);
-    const n = this.shift.length;
+    const n = this.shift.length; // flushes a deferred scale first
     const to = new Int32Array(n);
     for (let j = 0; j < n; j++) {
       let rest = j, t = 0;
@@ -105,14 +152,15 @@ export class PendingMap {
       to[j] = t;
     }
     const divisor = mean ? n / elementCount(reduced) : 1;
-    for (let i = 0; i < this.row.length; i++) {
-      if (this.row[i] < 0) continue;
-      this.row[i] = to[this.row[i]];
-      this.coef[i] /= divisor;
+    const row = this.rowOf, coef = this.coefOf;
+    for (let i = 0; i < row.length; i++) {
+      if (row[i] < 0) continue;
+      row[i] = to[row[i]];
+      coef[i] /= divisor;
     }
     const shift = new Float64Array(elementCount(reduced));
-    for (let j = 0; j < n; j++) shift[to[j]] += this.shift[j] / divisor;
-    this.shift = shift;
+    for (let j = 0; j < n; j++) shift[to[j]] += this.shiftOf[j] / divisor;
+    this.shiftOf = shift;
     this.logicalDims = keepDims ? reduced : dims.filter((_, a) => !axes.has(a));
     this.sources.push(node);
     this.reducedBy ??= node;
@@ -131,7 +179,9 @@ export class PendingMap {
    */
   perChannel(): { scale: Float64Array; shift: Float64Array } | undefined {
     const d = this.physicalDims;
-    if (d.length !== 4 || this.logicalCount !== this.physicalCount) return undefined;
+    // The same NCHW shape on both sides: a reshape in between would give the channels another meaning.
+    const l = this.logicalDims;
+    if (d.length !== 4 || l.length !== 4 || l.some((x, a) => x !== d[a])) return undefined;
     const channels = d[1], hw = d[2] * d[3];
     const scale = new Float64Array(channels), shift = new Float64Array(channels);
     for (let c = 0; c < channels; c++) {

@@ -5,7 +5,7 @@
 import { LayerType, type Layer } from '../blob/blobFormat.js';
 import { U16_MAX, U8_MAX } from '../blob/checkLimits.js';
 import { UnsupportedModelError, type NodeRef } from '../errors.js';
-import { nodeLabel, producedBy, recordFor, type ChainState } from './chainState.js';
+import { nodeLabel, producedBy, recordFor, type ChainState, type PendingPad } from './chainState.js';
 import { elementCount, type OnnxNode } from './onnxGraph.js';
 import type { PendingMap } from './pendingMap.js';
 import { assertRewriteFits } from './rewrites.js';
@@ -33,8 +33,8 @@ function settlePad(state: ChainState): void {
   const k = squareKernelFor({ kh: 1, kw: 1, dilation: [1, 1], pads: pad.pads });
   const { node, more } = describeNodes(pad.sources);
   if ('reason' in k) {
-    throw new UnsupportedModelError(`pads [${pad.pads.join(', ')}] (top, left, bottom, right) pad height and width by different amounts, which the firmware cannot do before this layer`,
-      { node, hint: 'Pad height and width alike (e.g. nn.ZeroPad2d(p)), or move the padding into the following Conv' });
+    settlePadAsLinear(state, pad, node, more);
+    return;
   }
   const K = k.size;
   assertRewriteFits(node, c * c * K * K, `padding it as an identity Conv ${c}→${c}`);
@@ -54,6 +54,37 @@ function settlePad(state: ChainState): void {
   });
 }
 
+/**
+ * A Pad that no square kernel reproduces (height and width padded by different reaches) as a
+ * Linear that copies each value to its padded place: exact, and fine for small tensors.
+ */
+function settlePadAsLinear(state: ChainState, pad: PendingPad, node: NodeRef, more: string): void {
+  const [, c, outH, outW] = state.dims;
+  const [t, l, b, r] = pad.pads;
+  const h = outH - t - b, w = outW - l - r;
+  const n = c * h * w, m = c * outH * outW;
+  if (n > U16_MAX || m > U16_MAX) {
+    throw new UnsupportedModelError(`pads [${pad.pads.join(', ')}] (top, left, bottom, right) pad height and width by different amounts, which the firmware can do only as a Linear layer, and ${m} values are beyond its limit of ${U16_MAX}`,
+      { node, hint: 'Pad height and width alike (e.g. nn.ZeroPad2d(p)), or move the padding into the following Conv' });
+  }
+  assertRewriteFits(node, n * m, `padding it as a Linear ${n}→${m}`);
+  const weights = new Float32Array(n * m);
+  for (let ch = 0; ch < c; ch++) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) weights[((ch * outH + y + t) * outW + x + l) * n + (ch * h + y) * w + x] = 1;
+    }
+  }
+  const wasNonNegative = state.nonNegative;
+  producedBy(state, {
+    type: LayerType.Linear, in: state.record, out: recordFor(state.dims), kernel: 0, stride: 1, padding: 0,
+    weights, bias: new Float32Array(m), hasModelBias: true, sources: [...pad.sources], note: 'zero padding, as a Linear',
+  }, state.dims);
+  state.nonNegative = wasNonNegative;
+  state.lastLayerIsCurrent = false;
+  const how = node.op === 'Pad' ? 'runs' : 'has its padding run';
+  state.rewrites.push({ node, how: `${how} as a Linear ${n}→${m} that places each value (no square kernel pads height and width this differently)${more}`, macs: { before: 0, after: n * m }, parameters: { before: 0, after: n * m + m } });
+}
+
 function settleMap(state: ChainState, next: OnnxNode | undefined): void {
   const map = state.pendingMap!;
   state.pendingMap = undefined;
@@ -69,7 +100,7 @@ function settleMap(state: ChainState, next: OnnxNode | undefined): void {
       { node: map.reorderedBy, hint: 'Remove the permute(), or put it right before the flatten that feeds a Linear layer' });
   }
   const perChannel = map.perChannel();
-  if (perChannel) {
+  if (perChannel && perChannel.scale.length <= U8_MAX) {
     settleAsPointwiseConv(state, map, perChannel, node, more);
     return;
   }
@@ -124,6 +155,6 @@ function settleAsPointwiseConv(state: ChainState, map: PendingMap, p: { scale: F
 export function settledParameters(map: PendingMap): number {
   if (map.isIdentity()) return 0;
   const pc = map.perChannel();
-  if (pc) return pc.scale.length * (pc.scale.length + 1);
+  if (pc && pc.scale.length <= U8_MAX) return pc.scale.length * (pc.scale.length + 1);
   return map.physicalCount * map.logicalCount + map.logicalCount;
 }
