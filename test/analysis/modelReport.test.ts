@@ -81,9 +81,14 @@ describe('latency estimate', () => {
   it('prices each layer type from the documented constants', () => {
     const m = RP2040_COST_MODEL;
     const fc = record(LayerType.Linear, [72, 1, 1], [10, 1, 1]);
-    assert.equal(layerCycles(fc, m), m.cyclesPerLayer + 720 * m.linearCyclesPerMac + 10 * m.cyclesPerOutput);
+    const linear = m.layerTerms[LayerType.Linear];
+    assert.equal(layerCycles(fc, m), linear.layer! + 10 * linear.outputElements! + 720 * linear.macs!);
     const relu = record(LayerType.ReLU, [4, 30, 30], [4, 30, 30]);
-    assert.equal(layerCycles(relu, m), m.cyclesPerLayer + 3600 * m.reluCyclesPerElement);
+    assert.equal(layerCycles(relu, m), m.layerTerms[LayerType.ReLU].layer! + 3600 * m.layerTerms[LayerType.ReLU].outputElements!);
+    // Conv2D: per layer, output channel, output element, input channel loop, kernel row, tap visited and MAC done.
+    const conv = record(LayerType.Conv2D, [2, 3, 3], [4, 3, 3], 3, 1, 1);
+    const c = m.layerTerms[LayerType.Conv2D];
+    assert.ok(Math.abs(layerCycles(conv, m) - (c.layer! + 4 * c.planes! + 36 * c.outputElements! + 72 * c.channelLoops! + 216 * c.kernelRows! + 648 * c.taps! + 392 * c.macs!)) < 1e-6);
     assert.ok(m.sources.length >= 3);
   });
 

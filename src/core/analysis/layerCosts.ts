@@ -14,6 +14,15 @@ export interface LayerWork {
   /** Float comparisons (MaxPool2D). */
   compares: number;
   outputElements: number;
+  /** Iterations of the outermost loop: output channels of Conv2D, channels of MaxPool2D. */
+  planes: number;
+  /** Iterations of Conv2D's input-channel loop: output elements × input channels. */
+  channelLoops: number;
+  /**
+   * Kernel/window rows visited (each starts the innermost loop), including rows outside the
+   * input: Conv2D output elements × input channels × kernel, MaxPool2D output elements × kernel.
+   */
+  kernelRows: number;
   /**
    * Iterations of the layer's innermost loop on the firmware: every kernel or window position
    * (padding taps included: the loop visits them to skip them), every Linear MAC, every element
@@ -55,13 +64,19 @@ function sumValidTaps(outSize: number, k: number, stride: number, padding: numbe
 export function layerWork(r: LayerRecord): LayerWork {
   const { weights, bias } = parameterCounts(r);
   const outputElements = shapeElements(r.out);
-  const work: LayerWork = { parameters: weights + bias, weightBytes: (weights + bias) * 4, macs: 0, taps: 0, compares: 0, outputElements, steps: 0 };
+  const work: LayerWork = {
+    parameters: weights + bias, weightBytes: (weights + bias) * 4, macs: 0, taps: 0, compares: 0, outputElements,
+    planes: 0, channelLoops: 0, kernelRows: 0, steps: 0,
+  };
   switch (r.type) {
     case LayerType.Conv2D: {
       const rows = sumValidTaps(r.out.h, r.kernel, r.stride, r.padding, r.in.h);
       const cols = sumValidTaps(r.out.w, r.kernel, r.stride, r.padding, r.in.w);
       work.macs = r.out.c * r.in.c * rows * cols;
-      work.taps = outputElements * r.in.c * r.kernel * r.kernel;
+      work.planes = r.out.c;
+      work.channelLoops = outputElements * r.in.c;
+      work.kernelRows = work.channelLoops * r.kernel;
+      work.taps = work.kernelRows * r.kernel;
       work.steps = work.taps;
       break;
     }
@@ -69,7 +84,9 @@ export function layerWork(r: LayerRecord): LayerWork {
       const rows = sumValidTaps(r.out.h, r.kernel, r.stride, 0, r.in.h);
       const cols = sumValidTaps(r.out.w, r.kernel, r.stride, 0, r.in.w);
       work.compares = r.in.c * rows * cols;
-      work.taps = r.in.c * r.out.h * r.out.w * r.kernel * r.kernel;
+      work.planes = r.in.c;
+      work.kernelRows = r.in.c * r.out.h * r.out.w * r.kernel;
+      work.taps = work.kernelRows * r.kernel;
       work.steps = work.taps;
       break;
     }

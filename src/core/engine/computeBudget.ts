@@ -8,8 +8,8 @@ import { formatShape, LAYER_TYPE_NAMES, LayerType, type LayerRecord } from '../b
 import { CpmlError } from '../errors.js';
 
 /**
- * Default limit of MACs per inference: 250 million. A Pico needs about 1.2 µs per MAC, so that
- * is about 5 minutes for one inference on the board, far beyond any model someone would run
+ * Default limit of MACs per inference: 250 million. A Pico needs about 1.7 µs per MAC (latencyModel.ts), so that
+ * is about 7 minutes for one inference on the board, far beyond any model someone would run
  * there (the example MNIST CNN needs 0.13 million; a Pico's 150 KB of heap keep real models in
  * the tens of millions at most). On the host it is one to a few seconds per inference.
  */
