@@ -56,8 +56,3 @@ export function assertRewriteFits(node: NodeRef, weights: number, what: string):
   throw new UnsupportedModelError(`${what} needs ${weights.toLocaleString('en-US')} weights (${(weights * 4 / 1048576).toFixed(0)} MB), far more than the board's RAM`,
     { node, hint: 'Use fewer channels, a smaller kernel or dilation, or a smaller tensor' });
 }
-
-/** The extra weight bytes of all rewrites (what a memory refusal should mention). */
-export function rewriteWeightBytes(rewrites: readonly Rewrite[]): number {
-  return rewrites.reduce((s, r) => s + Math.max(0, r.parameters.after - r.parameters.before) * 4, 0);
-}
