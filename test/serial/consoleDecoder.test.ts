@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConsoleDecoder } from '../../src/core/serial/consoleDecoder.js';
+import { ConsoleDecoder, MAX_LINE_CHARS } from '../../src/core/serial/consoleDecoder.js';
 import { parseStatusTitle } from '../../src/core/serial/statusTitle.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -14,7 +14,7 @@ function decodeAll(chunks: (string | Uint8Array)[]): { text: string; titles: str
     text += out.text;
     titles.push(...out.statuses.map((s) => s.raw));
   }
-  const end = d.flush();
+  const end = d.end();
   return { text: text + end.text, titles: [...titles, ...end.statuses.map((s) => s.raw)] };
 }
 
@@ -37,7 +37,7 @@ describe('console decoder', () => {
     assert.equal(d.push(bytes('a\r')).text, 'a');
     assert.equal(d.push(bytes('\nb\rc')).text, '\nb\nc');
     assert.equal(d.push(bytes('\r')).text, '');
-    assert.equal(d.flush().text, '\n');
+    assert.equal(d.end().text, '\n');
   });
 
   it('drops other control characters and colour codes but keeps tabs', () => {
@@ -60,5 +60,33 @@ describe('window-title status', () => {
       { state: 'stopped', line: 6, file: 'code.py', exception: 'KeyboardInterrupt', version: '9.2.1', raw: '6@code.py KeyboardInterrupt | 9.2.1' });
     assert.equal(parseStatusTitle('🐍REPL | 9.2.1').state, 'repl');
     assert.equal(parseStatusTitle('something else').state, 'unknown');
+  });
+});
+
+describe('ConsoleDecoder.pause (a quiet moment on the line)', () => {
+  const enc = (t: string) => new TextEncoder().encode(t);
+  it('releases a trailing CR as a line end and drops the LF that completes it', () => {
+    const d = new ConsoleDecoder();
+    assert.deepEqual(d.push(enc('>>> x\r')), { text: '>>> x', statuses: [], lines: [] });
+    assert.deepEqual(d.pause(), { text: '\n', statuses: [], lines: ['>>> x'] });
+    assert.equal(d.push(enc('\nnext\r\n')).text, 'next\n'); // the LF of that CRLF is not a second line end
+    assert.deepEqual(d.pause().text, '');
+  });
+
+  it('keeps half a UTF-8 character and an unfinished escape sequence held', () => {
+    const d = new ConsoleDecoder();
+    const snake = enc('🐍');
+    assert.equal(d.push(snake.subarray(0, 2)).text, '');
+    assert.equal(d.pause().text, '');
+    assert.equal(d.push(snake.subarray(2)).text, '🐍');
+    assert.equal(d.push(enc('a\x1b[3')).text, 'a');
+    assert.equal(d.pause().text, '');
+    assert.equal(d.push(enc('1mb')).text, 'b');
+  });
+
+  it('cuts a line that never ends into pieces of MAX_LINE_CHARS', () => {
+    const d = new ConsoleDecoder();
+    const out = d.push(enc('x'.repeat(MAX_LINE_CHARS * 2 + 5)));
+    assert.deepEqual(out.lines.map((l) => l.length), [MAX_LINE_CHARS, MAX_LINE_CHARS]);
   });
 });

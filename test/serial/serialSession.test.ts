@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { describeSerialError, NotConnectedError, type SerialError } from '../../src/core/serial/serialErrors.js';
 import { openSerialPort } from '../../src/core/serial/portOpener.js';
-import { incompleteUtf8Start, SerialSession, type SessionState } from '../../src/core/serial/serialSession.js';
+import { SerialSession, type SessionState } from '../../src/core/serial/serialSession.js';
 import type { BoardStatus } from '../../src/core/serial/statusTitle.js';
 import { BoardEnd, nextEvent, PtyPair, socatMissing } from './ptyPair.js';
 
@@ -31,20 +31,6 @@ async function untilText(session: SerialSession, log: { text: string }, expected
     throw new Error(`expected ${JSON.stringify(expected)} in ${JSON.stringify(log.text.slice(-300))}`);
   });
 }
-
-describe('incomplete UTF-8 at the end of a read', () => {
-  const b = (...bytes: number[]) => Uint8Array.from(bytes);
-  it('finds where an unfinished character starts, and nothing else', () => {
-    assert.equal(incompleteUtf8Start(b(0x61, 0x62)), 2);
-    assert.equal(incompleteUtf8Start(b(0x63, 0xc3)), 1); // é cut after its first byte
-    assert.equal(incompleteUtf8Start(b(0x63, 0xc3, 0xa9)), 3); // é complete
-    assert.equal(incompleteUtf8Start(b(0xf0, 0x9f, 0x90)), 0); // 🐍 missing its last byte
-    assert.equal(incompleteUtf8Start(b(0xf0, 0x9f, 0x90, 0x8d)), 4);
-    assert.equal(incompleteUtf8Start(b(0xe2, 0x86)), 0); // → cut
-    assert.equal(incompleteUtf8Start(b(0x80, 0x80, 0x80, 0x80)), 4); // garbage: nothing to wait for
-    assert.equal(incompleteUtf8Start(b()), 0);
-  });
-});
 
 describe('serial session without a device', () => {
   const sessions: SerialSession[] = [];

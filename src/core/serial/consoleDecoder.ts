@@ -1,32 +1,76 @@
 // Turns the raw byte stream of CircuitPython's serial console into clean text: UTF-8 split
 // across reads is joined, ANSI/OSC control sequences are removed (the window-title OSC is
-// reported separately: it carries the run state), line endings become "\n".
+// reported separately: it carries the run state), line endings become "\n", and complete lines
+// are cut out (a line that never ends is cut every MAX_LINE_CHARS so it cannot fill memory).
+// The serial session only moves bytes; everything about their meaning is here.
 import { parseStatusTitle, type BoardStatus } from './statusTitle.js';
 
 export interface DecodedOutput {
   text: string;
   /** Window-title status updates seen in this chunk, in order. */
   statuses: BoardStatus[];
+  /** Lines completed by this chunk (without "\n"). */
+  lines: string[];
 }
+
+/** A line longer than this is emitted in pieces: a board that never prints "\n" must not fill memory. */
+export const MAX_LINE_CHARS = 64 * 1024;
 
 const ESC = '\x1b';
 const BEL = '\x07';
 
 export class ConsoleDecoder {
-  private readonly utf8 = new TextDecoder('utf-8');
+  private utf8 = new TextDecoder('utf-8');
   /** An incomplete escape sequence or a trailing "\r" held until the next chunk. */
   private pending = '';
+  /** pause() released a "\r" as a line end: a "\n" arriving next completes that CRLF and is dropped. */
+  private dropNextLf = false;
+  private partialLine = '';
 
   push(bytes: Uint8Array): DecodedOutput {
-    return this.process(this.pending + this.utf8.decode(bytes, { stream: true }), false);
+    let text = this.utf8.decode(bytes, { stream: true });
+    if (this.dropNextLf && text) {
+      this.dropNextLf = false;
+      if (text[0] === '\n') text = text.slice(1);
+    }
+    return this.lines(this.process(this.pending + text, false));
   }
 
-  /** End of stream (or a pause): release what was held back. */
-  flush(): DecodedOutput {
-    return this.process(this.pending + this.utf8.decode(), true);
+  /**
+   * A pause in the stream: release a trailing "\r" the decoder holds back (it may or may not be
+   * followed by "\n"), so a prompt or a progress line does not stay hidden. An unfinished
+   * escape sequence or UTF-8 character stays held: its rest is on the way, however slowly.
+   */
+  pause(): DecodedOutput {
+    if (this.pending !== '\r') return { text: '', statuses: [], lines: [] };
+    this.pending = '';
+    this.dropNextLf = true;
+    return this.lines({ text: '\n', statuses: [] });
   }
 
-  private process(input: string, final: boolean): DecodedOutput {
+  /** The stream ended (port lost or closed): release everything held, even a broken character. */
+  end(): DecodedOutput {
+    const out = this.process(this.pending + this.utf8.decode(), true);
+    this.utf8 = new TextDecoder('utf-8');
+    this.dropNextLf = false;
+    return this.lines(out); // an unfinished line stays: the board may go on with it after a reconnect
+  }
+
+  private lines(out: { text: string; statuses: BoardStatus[] }): DecodedOutput {
+    const lines: string[] = [];
+    if (out.text) {
+      const parts = (this.partialLine + out.text).split('\n');
+      this.partialLine = parts.pop() ?? '';
+      lines.push(...parts);
+      while (this.partialLine.length > MAX_LINE_CHARS) {
+        lines.push(this.partialLine.slice(0, MAX_LINE_CHARS));
+        this.partialLine = this.partialLine.slice(MAX_LINE_CHARS);
+      }
+    }
+    return { ...out, lines };
+  }
+
+  private process(input: string, final: boolean): { text: string; statuses: BoardStatus[] } {
     this.pending = '';
     let text = '';
     const statuses: BoardStatus[] = [];

@@ -49,8 +49,6 @@ export const CTRL_D = '\x04';
 
 /** Errors after which trying again cannot help until the user does something. */
 const FATAL_ON_FIRST_OPEN: ReadonlySet<SerialErrorKind> = new Set(['permission', 'unavailable', 'not-a-port', 'other']);
-/** A line longer than this is emitted in pieces: a board that never prints "\n" must not fill memory. */
-const MAX_LINE_CHARS = 64 * 1024;
 
 interface Link {
   port?: OpenPort;
@@ -76,14 +74,8 @@ export class SerialSession extends EventEmitter<SerialSessionEvents> {
   /** Writes waiting for the first connection attempt to end. */
   private settled: (() => void)[] = [];
 
-  private decoder = new ConsoleDecoder();
-  /** Bytes of a UTF-8 character whose rest has not arrived yet. */
-  private utf8Tail = new Uint8Array(0);
-  private lastPushedByte = -1;
-  /** The quiet flush released a "\r": a "\n" arriving next completes that CRLF and is dropped. */
-  private dropNextLf = false;
+  private readonly decoder = new ConsoleDecoder();
   private quietTimer?: NodeJS.Timeout;
-  private partialLine = '';
 
   constructor(private readonly options: SerialSessionOptions) {
     super();
@@ -291,84 +283,29 @@ export class SerialSession extends EventEmitter<SerialSessionEvents> {
 
   // --- receiving --------------------------------------------------------------------------
 
-  private receive(chunk: Uint8Array): void {
-    let bytes = chunk;
-    if (this.dropNextLf) {
-      this.dropNextLf = false;
-      if (bytes[0] === 0x0a) bytes = bytes.subarray(1);
-    }
-    if (this.utf8Tail.length) {
-      const joined = new Uint8Array(this.utf8Tail.length + bytes.length);
-      joined.set(this.utf8Tail);
-      joined.set(bytes, this.utf8Tail.length);
-      bytes = joined;
-    }
-    const cut = incompleteUtf8Start(bytes);
-    this.utf8Tail = bytes.slice(cut);
-    const complete = bytes.subarray(0, cut);
-    if (complete.length) {
-      this.lastPushedByte = complete[complete.length - 1];
-      this.deliver(this.decoder.push(complete));
-    }
+  private receive(bytes: Uint8Array): void {
+    this.deliver(this.decoder.push(bytes));
+    // After a pause the decoder releases a trailing "\r" (a prompt must not stay hidden).
     if (this.quietTimer) this.quietTimer.refresh();
-    else this.quietTimer = setTimeout(() => this.quietFlush(), this.quietFlushMs);
-  }
-
-  /**
-   * After a pause, release a trailing "\r" the decoder holds back (it may or may not be followed
-   * by "\n"): a prompt or a progress line must not stay hidden. An unfinished escape sequence
-   * or UTF-8 character stays held: its rest is on the way, however slowly.
-   */
-  private quietFlush(): void {
-    this.quietTimer = undefined;
-    if (this.lastPushedByte !== 0x0d) return;
-    this.lastPushedByte = -1;
-    this.dropNextLf = true;
-    this.deliver(this.decoder.flush());
+    else this.quietTimer = setTimeout(() => { this.quietTimer = undefined; this.deliver(this.decoder.pause()); }, this.quietFlushMs);
   }
 
   /** The stream ended (port lost or closed): release everything, even a broken character. */
   private releaseHeldText(emit: boolean): void {
     clearTimeout(this.quietTimer);
     this.quietTimer = undefined;
-    const tail = this.utf8Tail;
-    this.utf8Tail = new Uint8Array(0);
-    const out = tail.length ? this.decoder.push(tail) : { text: '', statuses: [] };
-    const end = this.decoder.flush();
-    this.decoder = new ConsoleDecoder();
-    this.lastPushedByte = -1;
-    this.dropNextLf = false;
-    if (emit) this.deliver({ text: out.text + end.text, statuses: [...out.statuses, ...end.statuses] });
+    const end = this.decoder.end();
+    if (emit) this.deliver(end);
   }
 
   private deliver(out: DecodedOutput): void {
     for (const status of out.statuses) this.emit('status', status);
-    if (!out.text) return;
-    this.emit('text', out.text);
-    const parts = (this.partialLine + out.text).split('\n');
-    this.partialLine = parts.pop() ?? '';
-    for (const line of parts) this.emit('line', line);
-    while (this.partialLine.length > MAX_LINE_CHARS) {
-      this.emit('line', this.partialLine.slice(0, MAX_LINE_CHARS));
-      this.partialLine = this.partialLine.slice(MAX_LINE_CHARS);
-    }
+    if (out.text) this.emit('text', out.text);
+    for (const line of out.lines) this.emit('line', line);
   }
 }
 
 /** connectLoop fails only when an event listener throws; that must not become an unhandled rejection. */
 function ignoreListenerFailure(): void {
   // The listener's owner has a bug; the session itself is in a consistent state.
-}
-
-/** Index where an incomplete UTF-8 sequence at the end of `bytes` starts (bytes.length if none). */
-export function incompleteUtf8Start(bytes: Uint8Array): number {
-  const n = bytes.length;
-  for (let i = n - 1; i >= 0 && i >= n - 3; i--) {
-    const b = bytes[i];
-    if ((b & 0xc0) === 0x80) continue; // continuation byte: look further back
-    const need = b >= 0xf0 && b <= 0xf7 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-    if (b < 0x80 || b > 0xf7) return n; // ASCII or invalid lead byte: nothing to wait for
-    return n - i < need ? i : n;
-  }
-  return n;
 }
