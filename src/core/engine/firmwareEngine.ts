@@ -5,6 +5,7 @@ import { BlobFormatError, FirmwareError } from '../errors.js';
 import { LayerType, type LayerRecord, shapeElements } from '../blob/blobFormat.js';
 import { assertValidBlob } from '../blob/validateBlob.js';
 import { decodeBlob, type DecodedBlob } from '../blob/decodeBlob.js';
+import { rp2040Expf } from './rp2040Expf.js';
 
 const f32 = Math.fround;
 const int16 = (v: number) => (v << 16) >> 16;
@@ -227,7 +228,7 @@ function softmax(r: LayerRecord, input: Float32Array, output: Float32Array): voi
   for (let i = 1; i < count; i++) if (input[i] > max) max = input[i];
   let sum = 0;
   for (let i = 0; i < count; i++) {
-    output[i] = Math.exp(f32(input[i] - max));
+    output[i] = rp2040Expf(f32(input[i] - max)); // the board's expf (boot ROM fexp), bit for bit
     sum = f32(sum + output[i]);
   }
   for (let i = 0; i < count; i++) output[i] = f32(output[i] / sum);
