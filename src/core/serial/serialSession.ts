@@ -10,6 +10,7 @@
 //   status  the board's run state from its window title
 //   state   connecting | connected | disconnected | reconnecting | closed, and a message
 //   error   a SerialError whose message says what to do
+//   job     a board job (raw REPL) took or gave back the line: 'start' | 'end' and what it does
 import { EventEmitter } from 'node:events';
 import { ConsoleDecoder, type DecodedOutput } from './consoleDecoder.js';
 import { openSerialPort, type OpenPort, type PortOpener } from './portOpener.js';
@@ -25,6 +26,17 @@ export interface SerialSessionEvents {
   /** The message is for people: "connected to /dev/ttyACM0", "reconnected to /dev/ttyACM1", … */
   state: [state: SessionState, message: string];
   error: [error: SerialError];
+  /** A board job holds the line (its bytes are not console text) or gave it back. */
+  job: [phase: 'start' | 'end', what: string];
+}
+
+/** What a board job gets while it holds the line (see SerialSession.claim). */
+export interface LineClaim {
+  /** The board's bytes while the claim lasts. */
+  readonly bytes: AsyncIterable<Uint8Array>;
+  write(data: string | Uint8Array): Promise<void>;
+  /** Gives the line back to the console: bytes from now on are decoded as before. */
+  release(message?: string): void;
 }
 
 export interface SerialSessionOptions {
@@ -76,6 +88,8 @@ export class SerialSession extends EventEmitter<SerialSessionEvents> {
 
   private readonly decoder = new ConsoleDecoder();
   private quietTimer?: NodeJS.Timeout;
+  /** The board job holding the line, if any: its queue of bytes and how to end it. */
+  private claimed?: { push: (bytes: Uint8Array) => void; fail: (error: Error) => void };
 
   constructor(private readonly options: SerialSessionOptions) {
     super();
@@ -142,6 +156,55 @@ export class SerialSession extends EventEmitter<SerialSessionEvents> {
     } catch (error) {
       throw describeSerialError(error, port.path);
     }
+  }
+
+  /**
+   * Hands the line to a board job (the raw REPL client): until release(), the board's bytes go to
+   * the job, not to the console decoder, so the monitor shows `[cpml] board job: …` instead of
+   * raw-REPL framing. Text the decoder held (a trailing CR) is released first, so nothing of the
+   * console is lost before or after. One job at a time; a lost connection ends the job's bytes
+   * with the error.
+   */
+  claim(what: string): LineClaim {
+    if (this.claimed) {
+      throw new SerialError(`another board job is using ${this.currentPath}`, { path: this.currentPath, kind: 'busy', hint: 'Wait for it to finish, then try again' });
+    }
+    if (!this.connected) throw new NotConnectedError(this.currentPath, this.describeState());
+    clearTimeout(this.quietTimer);
+    this.quietTimer = undefined;
+    this.deliver(this.decoder.pause());
+    const queue: Uint8Array[] = [];
+    let waiting: (() => void) | undefined;
+    let failure: Error | undefined;
+    let done = false;
+    const wake = () => { waiting?.(); waiting = undefined; };
+    const claim = {
+      push: (bytes: Uint8Array) => { queue.push(bytes); wake(); },
+      fail: (error: Error) => { failure = error; wake(); },
+    };
+    this.claimed = claim;
+    this.emit('job', 'start', what);
+    const bytes: AsyncIterable<Uint8Array> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<Uint8Array>> => {
+          while (!queue.length && !failure && !done) await new Promise<void>((resolve) => { waiting = resolve; });
+          if (queue.length) return { value: queue.shift()!, done: false };
+          if (failure) throw failure;
+          return { value: undefined, done: true };
+        },
+      }),
+    };
+    return {
+      bytes,
+      write: (data) => this.write(data),
+      release: (message = what) => {
+        if (done) return;
+        done = true;
+        wake();
+        if (this.claimed === claim) this.claimed = undefined;
+        this.emit('job', 'end', message);
+      },
+    };
   }
 
   /** Ctrl-C: KeyboardInterrupt in the running program. */
@@ -257,6 +320,7 @@ export class SerialSession extends EventEmitter<SerialSessionEvents> {
   private lost(link: Link, error?: Error): void {
     this.link = undefined;
     this.releaseHeldText(true);
+    this.claimed?.fail(describeSerialError(error ?? new Error('the port closed'), link.path));
     if (this.disposed) return;
     const path = link.path;
     const described = error ? describeSerialError(error, path) : undefined;
@@ -284,6 +348,10 @@ export class SerialSession extends EventEmitter<SerialSessionEvents> {
   // --- receiving --------------------------------------------------------------------------
 
   private receive(bytes: Uint8Array): void {
+    if (this.claimed) {
+      this.claimed.push(bytes.slice());
+      return;
+    }
     this.deliver(this.decoder.push(bytes));
     // After a pause the decoder releases a trailing "\r" (a prompt must not stay hidden).
     if (this.quietTimer) this.quietTimer.refresh();
