@@ -168,6 +168,8 @@ export class BoardConnection implements vscode.Disposable {
     session.on('text', (text) => this.monitor.append(text));
     session.on('line', (line) => this.lineReceived.fire(line));
     session.on('status', (status) => { this.status = status; this.changed.fire(); });
+    // A board job (raw REPL) holds the line: say so instead of showing its framing.
+    session.on('job', (phase, what) => this.monitor.status(`[cpml] board job${phase === 'end' ? ' finished' : ''}: ${what}`));
     session.on('state', (state, message) => {
       this.connection = state === 'closed' ? 'closed' : state;
       if (message) this.monitor.status(message);

@@ -148,6 +148,7 @@ async function runMonitor(options: MonitorTarget & { baudRate: number; reconnect
     };
 
     session.on('text', (text) => io.out(text));
+    session.on('job', (phase, what) => io.err(`--- [cpml] board job${phase === 'end' ? ' finished' : ''}: ${what} ---\n`));
     session.on('status', (status) => {
       const line = describeStatus(status);
       if (line === lastStatus) return;
