@@ -11,6 +11,7 @@
 //   P bytes      cnn_helper.perform_inference: "0" + float32 outputs, or "E" + "Type:message"
 //   U            cnn_helper.unload_model
 //   X            supervisor.reload()
+//   J            the raw REPL's code block being run (rawRepl.ts): its bytes
 //   Q name\0tb   an uncaught exception ended the program (its type and traceback)
 import type { VirtualClock } from './virtualClock.js';
 import { PythonRaise, type VirtualCnnHelper } from './virtualCnnHelper.js';
@@ -52,6 +53,8 @@ function raised(error: unknown): Uint8Array {
 
 export class HostDevice {
   readonly state: HostState = { reloadRequested: false };
+  /** The raw-REPL block the VM is about to run (op J), set by the REPL loop. */
+  rawSource?: Uint8Array;
   private response: Uint8Array = new Uint8Array(0);
   private cursor = 0;
 
@@ -122,6 +125,7 @@ export class HostDevice {
         }
       case 'U': this.cnn.unload(); return new Uint8Array(0);
       case 'X': this.state.reloadRequested = true; return new Uint8Array(0);
+      case 'J': return this.rawSource ?? new Uint8Array(0);
       case 'Q': {
         const text = decoder.decode(args);
         const split = text.indexOf('\0');

@@ -12,6 +12,7 @@
 // dropped from tracebacks by consoleFilter.ts, so a traceback names the program's line as on the
 // board.
 import { errnoTableForPython } from './boardErrno.js';
+import { SHIM_DIR } from './consoleFilter.js';
 import { DEVICE_PATH } from './hostDevice.js';
 import { CHIP, CP_DATE, CP_VERSION, BOARD_NAME } from './simProtocol.js';
 
@@ -106,6 +107,10 @@ def unload_model():
 
 def reload():
     _ask(b"X")
+
+
+def raw_source():
+    return _ask(b"J")
 
 
 def uncaught(name, traceback):
@@ -320,6 +325,39 @@ def run(path):
         text = text.getvalue()
         print(text, end="")
         _h.uncaught(type(e).__name__, text)
+
+
+# The raw REPL's blocks (rawRepl.ts): compiled as the firmware compiles them ("<stdin>", file
+# input) and run in the REPL's globals. The exception is printed after the stdout's end marker.
+_raw_error = None
+
+
+def raw_run():
+    global _raw_error
+    import __main__
+    scope = __main__.__dict__
+    scope["__file__"] = "<stdin>"
+    try:
+        code = compile(_h.raw_source(), "<stdin>", "exec")
+        exec(code, scope)
+    except BaseException as e:
+        _raw_error = e
+
+
+def raw_report():
+    global _raw_error
+    e = _raw_error
+    _raw_error = None
+    if e is None or isinstance(e, SystemExit):
+        return
+    import io
+    text = io.StringIO()
+    sys.print_exception(e, text)
+    # Without this module's frames; an error raised before the block had a frame has no header.
+    lines = [l for l in text.getvalue().split("\\n") if not l.startswith('  File "${SHIM_DIR}/')]
+    if len(lines) > 1 and lines[0] == "Traceback (most recent call last):" and not lines[1].startswith("  File "):
+        lines.pop(0)
+    print("\\n".join(lines), end="")
 
 `;
 

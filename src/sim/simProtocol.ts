@@ -17,6 +17,8 @@ export const BOARD_ID = 'raspberry_pi_pico';
 export const CHIP = 'rp2040';
 /** MICROPY_FULL_VERSION_INFO of the firmware: first line of boot_out.txt and the REPL banner. */
 export const CP_BANNER = `Adafruit CircuitPython ${CP_VERSION} on ${CP_DATE}; ${BOARD_NAME} with ${CHIP}`;
+/** The firmware's status line, in the terminal's window title. */
+export const statusTitle = (status: string) => `\x1b]0;🐍${status} | ${CP_VERSION}\x1b\\`;
 
 /** Output the VM may send before the supervisor acknowledges it. */
 export const OUTPUT_WINDOW_BYTES = 64 * 1024;
@@ -61,8 +63,9 @@ export type VmMode =
   /** Run a program file (code.py) once and report how it ended. */
   | { kind: 'run'; file: string }
   /**
-   * MicroPython's REPL. `raw`: start in raw REPL (after a soft reboot from it); `banner`: print
-   * the version banner (not when a stuck program was stopped and the REPL comes back).
+   * The REPL. `raw`: start in raw REPL (after a soft reboot from it); `banner`: print the mode's
+   * banner, the version banner or "raw REPL; CTRL-B to exit", before the prompt (not when a stuck
+   * program or raw-REPL block was stopped and the REPL comes back: then only the prompt).
    */
   | { kind: 'repl'; raw: boolean; banner: boolean };
 
@@ -105,6 +108,8 @@ export type WorkerMessage =
   | { type: 'run-ended'; result: RunResult; unread?: number[] }
   /** The REPL asked for a soft reboot (Ctrl-D); `raw`: it was in raw REPL mode. */
   | { type: 'repl-exit'; raw: boolean }
+  /** A raw-REPL block started (its stdout is open) or ended: a stuck block is stopped with the raw REPL's framing. */
+  | { type: 'raw-job'; running: boolean }
   /** The VM took the interrupt with this sequence number (raised KeyboardInterrupt, or gave the REPL its Ctrl-C). */
   | { type: 'interrupted'; seq: number }
   /** MicroPython itself failed (not a Python exception): the VM is gone. */

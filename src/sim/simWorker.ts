@@ -15,7 +15,8 @@ import { SHIM_DIR } from './consoleFilter.js';
 import { HostDevice, type DeviceFs } from './hostDevice.js';
 import { instantiateWalled } from './jsBridgeWall.js';
 import { shimFiles } from './pythonShims.js';
-import { FROM_VM, TO_VM, type RunResult, type VmReady, type VmStart } from './simProtocol.js';
+import { RAW_BANNER, RawRepl } from './vmRawRepl.js';
+import { FROM_VM, statusTitle, TO_VM, type RunResult, type VmReady, type VmStart } from './simProtocol.js';
 import { VirtualClock } from './virtualClock.js';
 import { VirtualCnnHelper } from './virtualCnnHelper.js';
 import { VmChannel, type Frame } from './vmChannel.js';
@@ -24,7 +25,6 @@ import { VmConsole } from './vmConsole.js';
 const CHANNEL_FD = 3;
 /** MicroPython's PYEXEC_FORCED_EXIT: the REPL wants a soft reboot. */
 const FORCED_EXIT = 0x100;
-const RAW_PASTE = '\x05A\x01';
 /** MicroPython's own heap: programs that need more get MemoryError, as on a board. */
 const MICROPYTHON_HEAP_BYTES = 4 * 1024 * 1024;
 
@@ -202,36 +202,85 @@ function runProgram(file: string, con: VmConsole, device: HostDevice): RunResult
   return { end: 'exception', exception: uncaught.name, ...innermostFrame(uncaught.traceback) };
 }
 
-function repl(raw: boolean, banner: boolean, con: VmConsole): void {
+/** Runs a raw-REPL block: stdout, \x04, the traceback if it raised (rawRepl.ts frames the rest). */
+function runRawBlock(source: Uint8Array, con: VmConsole, device: HostDevice): boolean {
+  device.rawSource = source;
+  device.state.reloadRequested = false;
+  con.send({ type: 'raw-job', running: true });
+  let late: string | undefined;
+  con.busy = true;
+  try {
+    mp.runPython('__import__("_cpml_boot").raw_run()');
+  } catch (error) {
+    // A KeyboardInterrupt that fired outside the block, in the runner itself.
+    const e = error as { name?: string; message?: string };
+    if (e.name !== 'PythonError') throw error;
+    late = e.message ?? '';
+  } finally {
+    con.busy = false;
+    device.rawSource = undefined;
+    // A Ctrl-C that came too late for the block is not kept for the next one.
+    con.discardInterrupt();
+  }
+  con.pause();
+  con.write('\x04');
+  if (late === undefined) {
+    try {
+      mp.runPython('__import__("_cpml_boot").raw_report()');
+    } catch (error) {
+      const e = error as { name?: string; message?: string };
+      if (e.name !== 'PythonError') throw error;
+      late = e.message ?? '';
+    }
+  }
+  if (late) con.print(late);
+  con.pause();
+  con.send({ type: 'raw-job', running: false });
+  const reload = device.state.reloadRequested;
+  device.state.reloadRequested = false;
+  return reload;
+}
+
+/**
+ * The REPL: MicroPython's own for the friendly REPL (and paste mode), rawRepl.ts for the raw
+ * REPL. `banner`: the mode's banner (the version banner; "raw REPL; CTRL-B to exit") before the
+ * prompt, or the prompt alone (the REPL back after a stuck program was ended).
+ */
+function repl(raw: boolean, banner: boolean, con: VmConsole, device: HostDevice): void {
   con.muted = !banner || raw;
   mp.replInit();
+  // MicroPython's REPL is put in raw mode too: leaving it (Ctrl-B) goes through it.
   if (raw) mp.replProcessChar(0x01);
   con.pause();
   con.muted = false;
-  if (raw) con.write('raw REPL; CTRL-B to exit\r\n>');
+  if (raw) con.write(banner ? `${RAW_BANNER}>` : '>');
   else if (!banner) con.write('>>> ');
+  con.pause();
   con.takeWritten();
   let rawMode = raw;
-  // Raw-paste requests (\x05A\x01 at the start of a raw REPL line) would make this build wait
-  // for input it cannot get: they are answered as by a firmware without raw paste.
-  let held = '';
-  let lineStart = true;
+  const rawRepl = new RawRepl(con, {
+    run: (source) => runRawBlock(source, con, device),
+    friendly: () => {
+      // The firmware starts the friendly REPL afresh, its status line first.
+      con.write(Buffer.from(statusTitle('REPL'), 'utf8').toString('latin1'));
+      mp.replProcessChar(0x02);
+      con.pause();
+    },
+  }, MICROPYTHON_HEAP_BYTES);
   for (;;) {
     const b = con.readByte();
     if (b === undefined) continue;
     if (rawMode) {
-      const candidate = held + String.fromCharCode(b);
-      if (lineStart && RAW_PASTE.startsWith(candidate)) {
-        held = candidate === RAW_PASTE ? '' : candidate;
-        // "Understood, not supported": tools then send the code the plain raw-REPL way.
-        if (candidate === RAW_PASTE) con.write('R\x00');
-        continue;
+      const outcome = rawRepl.key(b);
+      con.takeWritten();
+      if (outcome === 'friendly') rawMode = false;
+      else if (outcome === 'soft-reboot') {
+        con.send({ type: 'repl-exit', raw: true });
+        return;
       }
-      for (const c of held) mp.replProcessChar(c.charCodeAt(0));
-      held = '';
-      lineStart = b === 0x01 || b === 0x03 || b === 0x04;
+      continue;
     }
-    // Enter (a line) and Ctrl-D (raw REPL, paste mode) run code: Ctrl-C interrupts it.
+    // Enter (a line) and Ctrl-D (paste mode) run code: Ctrl-C interrupts it.
     con.busy = b === 0x0d || b === 0x04;
     let status: number;
     try {
@@ -243,14 +292,10 @@ function repl(raw: boolean, banner: boolean, con: VmConsole): void {
     }
     con.pause();
     const out = con.takeWritten();
-    if (out.includes('raw REPL; CTRL-B to exit')) {
-      rawMode = true;
-      lineStart = true;
-    } else if (/>>> $/.test(out)) {
-      rawMode = false;
-    }
+    // Ctrl-A at the prompt: MicroPython has printed "\r\nraw REPL; CTRL-B to exit\r\n>".
+    if (b === 0x01 && out.endsWith(`${RAW_BANNER}>`)) rawMode = true;
     if (status & FORCED_EXIT) {
-      con.send({ type: 'repl-exit', raw: rawMode });
+      con.send({ type: 'repl-exit', raw: false });
       return;
     }
   }
@@ -284,7 +329,7 @@ async function main(): Promise<void> {
     const result = runProgram(start.mode.file, con, device);
     con.send({ type: 'run-ended', result, unread: con.takeUnread(64) });
   }
-  else repl(start.mode.raw, start.mode.banner, con);
+  else repl(start.mode.raw, start.mode.banner, con, device);
   process.exit(0);
 }
 

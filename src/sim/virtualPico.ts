@@ -21,7 +21,7 @@ import { CpmlError, formatUserError } from '../core/errors.js';
 import type { PortOpener } from '../core/serial/portOpener.js';
 import { DriveWatcher } from './driveWatcher.js';
 import { PtyRelay, type RelayKind } from './ptyRelay.js';
-import { CP_VERSION, OUTPUT_WINDOW_BYTES, type RunResult, type VmMode, type VmReady, type WorkerMessage } from './simProtocol.js';
+import { OUTPUT_WINDOW_BYTES, statusTitle, type RunResult, type VmMode, type VmReady, type WorkerMessage } from './simProtocol.js';
 import { BOOT_OUT, checkDriveFolder, PROGRAM_FILES, readDriveFiles, writeBootOut, type DriveEntry } from './virtualDrive.js';
 import { VmProcess } from './vmProcess.js';
 
@@ -77,7 +77,7 @@ interface Connection {
 }
 
 const LINE_CLEAR = '\x1b[2K\x1b[0G';
-const title = (status: string) => `\x1b]0;🐍${status} | ${CP_VERSION}\x1b\\`;
+const title = statusTitle;
 const STATUS_MESSAGE = `\r\n${LINE_CLEAR}Auto-reload is on. Simply save files over USB to run them or enter REPL to disable.\r\n`;
 const PRESS_ANY_KEY = '\r\nPress any key to enter the REPL. Use CTRL-D to reload.\r\n';
 const CTRL_C = 0x03;
@@ -90,6 +90,8 @@ const NOT_A_CHANGE = new Set([BOOT_OUT, LOCK_FILE]);
 interface Vm {
   process: VmProcess;
   mode: VmMode;
+  /** A raw-REPL block is running (its stdout is open). */
+  rawJob?: boolean;
 }
 
 function isRegularFile(path: string): boolean {
@@ -376,13 +378,24 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
     }, this.interruptTimeoutMs);
   }
 
-  /** Ends a VM that does not respond, printing what the firmware would (without the line: it is not known). */
+  /**
+   * Ends a VM that does not respond, printing what the firmware would (without the line: it is
+   * not known). A raw-REPL block ends framed as the raw REPL frames it: the end of its stdout,
+   * the traceback, \x04, then the raw prompt (the new VM prints it).
+   */
   private async stopStuck(vm: Vm, exception: string, message: string): Promise<void> {
     await this.stopVm();
     if (this.current === 'disposed') return;
-    this.print(`Traceback (most recent call last):\r\n${exception}: ${message}\r\n`);
-    if (vm.mode.kind === 'run') this.programEnded({ end: 'exception', exception });
-    else this.startVm({ kind: 'repl', raw: vm.mode.raw, banner: false });
+    const traceback = `Traceback (most recent call last):\r\n${exception}: ${message}\r\n`;
+    if (vm.mode.kind === 'run') {
+      this.print(traceback);
+      this.programEnded({ end: 'exception', exception });
+      return;
+    }
+    // Only a running block can be stuck in the raw REPL (waiting there for keys is not being stuck).
+    const raw = vm.rawJob === true;
+    this.print(raw ? `\x04${traceback}\x04` : traceback);
+    this.startVm({ kind: 'repl', raw, banner: false });
   }
 
   // --- auto-reload ----------------------------------------------------------------------------
@@ -486,13 +499,16 @@ export class VirtualPico extends EventEmitter<PicoEvents> {
         void this.stopVm().then(() => {
           if (!message.raw) this.print(title('Done'));
           this.print('soft reboot\r\n');
-          // From the raw REPL a soft reboot returns to it without running code.py (as tools expect).
-          if (message.raw) this.startVm({ kind: 'repl', raw: true, banner: false });
+          // From the raw REPL a soft reboot returns to it without running code.py (as the firmware does).
+          if (message.raw) this.startVm({ kind: 'repl', raw: true, banner: true });
           else {
             this.print(STATUS_MESSAGE);
             this.runCode();
           }
         });
+        break;
+      case 'raw-job':
+        vm.rawJob = message.running;
         break;
       case 'interrupted':
         // Taking that Ctrl-C or a later one shows the VM responds.

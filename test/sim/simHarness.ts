@@ -119,3 +119,110 @@ export function childProcesses(): number[] {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The raw REPL's banner, as Ctrl-A at the prompt prints it. */
+export const RAW_BANNER = 'raw REPL; CTRL-B to exit\r\n>';
+
+/** One raw-REPL reply split as a host splits it: the acknowledgement ("OK", or \x04 in raw-paste mode), stdout, stderr. */
+export interface RawReply {
+  ack: string;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The port's raw bytes for a raw-REPL host (as pyboard.py and mpremote speak to a board), read as
+ * latin1 (one char per byte) with positions in bytes.
+ */
+export async function openRawRepl(path: string, cleanups: (() => unknown)[]) {
+  const raw = await openRaw(path, cleanups);
+  const { end } = raw;
+  /** The position of the next byte the board sends. */
+  const mark = () => end.received.length;
+  const since = (from: number) => end.received.subarray(from).toString('latin1');
+  /** Waits until the bytes after `from` satisfy `done`. */
+  const waitUntil = async (done: (text: string) => boolean, from: number, what: string, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!done(since(from))) {
+      if (Date.now() > deadline) throw new Error(`expected ${what} on the port: ${JSON.stringify(since(from).slice(-600))}`);
+      await end.waitForBytes(end.received.length + 1, Math.max(1, deadline - Date.now())).catch(() => undefined);
+    }
+  };
+  const waitFor = (expected: string, from: number, timeoutMs?: number) => waitUntil((text) => text.includes(expected), from, JSON.stringify(expected), timeoutMs);
+  /** Waits for a whole raw-REPL reply after `from` (ack, stdout, \x04, stderr, \x04, ">") and splits it. */
+  const reply = async (from: number, timeoutMs?: number): Promise<RawReply> => {
+    const ends = (text: string) => {
+      const first = text.indexOf('\x04', 1);
+      return { first, second: first === -1 ? -1 : text.indexOf('\x04', first + 1) };
+    };
+    await waitUntil((text) => {
+      const { second } = ends(text);
+      return second !== -1 && text.length > second + 1;
+    }, from, 'a raw-REPL reply', timeoutMs);
+    const text = since(from);
+    const ack = text.startsWith('OK') ? 'OK' : text.slice(0, 1);
+    const { first, second } = ends(text);
+    if ((ack !== 'OK' && ack !== '\x04') || text.slice(second + 1) !== '>') throw new Error(`not a raw-REPL reply: ${JSON.stringify(text.slice(0, 600))}`);
+    return { ack, stdout: text.slice(ack.length, first), stderr: text.slice(first + 1, second) };
+  };
+  /** Sends a block in the plain raw REPL and returns the reply. */
+  const exec = async (code: string, timeoutMs?: number): Promise<RawReply> => {
+    const from = mark();
+    await end.write(`${code}\x04`);
+    return reply(from, timeoutMs);
+  };
+
+  /**
+   * Sends a block in raw-paste mode the way mpremote does: "\x05A\x01", then no more than the
+   * window the board granted (the window in its header, plus one more for each \x01), then \x04.
+   * Checks on the way that the board grants a window only once it has taken that much (the
+   * grants never run ahead of the bytes sent). Resolves once the board has acknowledged the end
+   * with \x04; its output follows.
+   */
+  const rawPaste = async (code: Buffer, options: { endWith?: string } = {}) => {
+    const from = mark();
+    await end.write('\x05A\x01');
+    await waitUntil((text) => text.length >= 5, from, 'the raw-paste header');
+    const header = since(from).slice(0, 5);
+    if (!header.startsWith('R\x01')) throw new Error(`raw paste refused: ${JSON.stringify(header)}`);
+    const window = end.received.readUInt16LE(from + 2);
+    let cursor = from + 4;
+    let granted = window;
+    let grants = 0;
+    let sent = 0;
+    /** Reads what the board sent since the last look: only grants may come while the code is sent. */
+    const take = () => {
+      for (; cursor < end.received.length; cursor++) {
+        const byte = end.received[cursor];
+        if (byte !== 0x01) throw new Error(`unexpected byte 0x${byte.toString(16)} from the board during raw paste after ${sent} bytes: ${JSON.stringify(since(from).slice(0, 200))}`);
+        // (The header's own \x01 is the second window, not a grant for bytes taken.)
+        if (cursor > from + 4) {
+          grants++;
+          if (grants * window > sent) throw new Error(`the board granted window ${grants} after only ${sent} bytes`);
+        }
+        granted += window;
+      }
+    };
+    while (sent < code.length) {
+      take();
+      if (granted - sent <= 0) {
+        await end.waitForBytes(cursor + 1, 10_000);
+        continue;
+      }
+      const chunk = code.subarray(sent, Math.min(code.length, granted));
+      await end.write(chunk);
+      sent += chunk.length;
+    }
+    await end.write(options.endWith ?? '\x04');
+    // Grants for the last bytes may still come, then the board's \x04.
+    await waitUntil((text) => [...text.slice(cursor - from)].some((c) => c !== '\x01'), from, 'the end of the raw paste');
+    while (end.received[cursor] === 0x01) {
+      grants++;
+      if (grants * window > sent) throw new Error(`the board granted window ${grants} after only ${sent} bytes`);
+      cursor++;
+    }
+    if (end.received[cursor] !== 0x04) throw new Error(`the board did not acknowledge the end of the raw paste: ${JSON.stringify(since(cursor).slice(0, 200))}`);
+    return { header, window, grants, sent, output: cursor };
+  };
+  return { ...raw, mark, since, waitFor, waitUntil, reply, exec, rawPaste };
+}

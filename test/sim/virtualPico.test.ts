@@ -206,22 +206,23 @@ describe('virtual Pico on its pseudo-terminal', { skip: NO_PTY }, () => {
     await raw.end.write('1/0\x04');
     await raw.waitForBytes('\x04>', from);
     assert.equal(raw.text().slice(from), 'OK\x04Traceback (most recent call last):\r\n  File "<stdin>", line 1, in <module>\r\nZeroDivisionError: divide by zero\r\n\x04>');
-    // Raw paste is answered as unsupported; the plain raw REPL goes on.
+    // Raw paste (rawRepl.test.ts has it all): a command other than A is answered as unsupported.
     from = raw.text().length;
-    await raw.end.write('\x05A\x01');
-    await raw.waitForBytes('R\x00', from);
+    await raw.end.write('\x05B\x01');
+    await raw.waitForBytes('R\x00>', from);
     await raw.end.write('print("plain")\x04');
-    await raw.waitForBytes('\x04>', from);
-    assert.equal(raw.text().slice(from), 'R\x00OKplain\r\n\x04\x04>');
+    await raw.waitForBytes('\x04>', from + 3);
+    assert.equal(raw.text().slice(from), 'R\x00>OKplain\r\n\x04\x04>');
     // Ctrl-D on an empty line: soft reboot back into the raw REPL (code.py does not run).
     from = raw.text().length;
     await raw.end.write('\x04');
     await raw.waitForBytes('raw REPL; CTRL-B to exit\r\n>', from);
     assert.equal(raw.text().slice(from), 'OK\r\nsoft reboot\r\nraw REPL; CTRL-B to exit\r\n>');
     from = raw.text().length;
+    // Ctrl-B: "\r\n", then the friendly REPL starts afresh: its status line, "\r\n", the banner.
     await raw.end.write('\x02');
     await raw.waitForBytes('>>> ', from);
-    assert.equal(raw.text().slice(from), `\r\n${BANNER}\r\n>>> `);
+    assert.equal(raw.text().slice(from), `\r\n${title('REPL')}\r\n${BANNER}\r\n>>> `);
   });
 
   it('runs cnn_helper on the host engine: the example\'s 20 predictions, bit for bit', async () => {
