@@ -24,7 +24,10 @@ export interface BoardJobOptions {
   what: string;
   /** How long the code may run before it is interrupted. Default 60 s. */
   timeoutMs?: number;
-  /** The board's run state before the job (from the session's status): running → code.py is restarted afterwards. */
+  /**
+   * The board's run state before the job, if known (the session's status): running → code.py is
+   * restarted afterwards. Without it, what the board prints when Ctrl-C stops it decides.
+   */
   stateBefore?: RunState;
   /** Largest stdout + stderr kept. Default 32 MB. */
   maxOutputBytes?: number;
@@ -45,11 +48,13 @@ const SETTLE_MS = 5_000;
 export async function runOnBoard(session: SerialSession, code: string, options: BoardJobOptions): Promise<BoardJobResult> {
   const claim = session.claim(options.what);
   const reader = new ClaimReader(claim, options.maxOutputBytes ?? 32 * 1024 * 1024);
-  const restart = options.stateBefore === 'running';
+  let restart = options.stateBefore === 'running';
   let ok = false;
   let lost = false;
   try {
-    await enterRawRepl(claim, reader);
+    const stopped = await enterRawRepl(claim, reader);
+    // A running program answers Ctrl-C with its KeyboardInterrupt and "Press any key…".
+    restart ||= options.stateBefore === undefined && /KeyboardInterrupt/.test(stopped) && /Press any key to enter the REPL/.test(stopped);
     const result = await execute(claim, reader, code, options.timeoutMs ?? 60_000);
     ok = true;
     return { ...result, restarted: restart };
@@ -69,7 +74,8 @@ export async function runOnBoard(session: SerialSession, code: string, options: 
   }
 }
 
-async function enterRawRepl(claim: LineClaim, reader: ClaimReader): Promise<void> {
+/** Gets to the raw REPL; returns what the board printed on the way. */
+async function enterRawRepl(claim: LineClaim, reader: ClaimReader): Promise<string> {
   // Ctrl-C twice (the first may land in a try/except), "\r" for "Press any key", Ctrl-A.
   await claim.write('\r\x03');
   await delay(50);
@@ -77,7 +83,7 @@ async function enterRawRepl(claim: LineClaim, reader: ClaimReader): Promise<void
   await delay(50);
   await claim.write('\r\x01');
   try {
-    await reader.readUntil(RAW_PROMPT, SETTLE_MS);
+    return await reader.readUntil(RAW_PROMPT, SETTLE_MS);
   } catch (error) {
     if (error instanceof RawReplError && error.failure === 'timeout') {
       throw new RawReplError('protocol', `the board did not enter the raw REPL within ${SETTLE_MS / 1000} s`,
