@@ -74,7 +74,7 @@ function scriptedOpener(board: ScriptedBoard): PortOpener {
             code.push(b);
             if (code.length === 3 && code[0] === 0x05 && code[1] === 0x41 && code[2] === 0x01) {
               code = [];
-              if (board.rawPaste === false) { send('R\x00'); continue; }
+              if (board.rawPaste === false) { send('R\x00>'); continue; } // as CircuitPython answers an unknown raw-paste request
               mode = 'paste';
               unacked = 0;
               sinceGrant = 0;

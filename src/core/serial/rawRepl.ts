@@ -104,7 +104,9 @@ async function execute(claim: LineClaim, reader: ClaimReader, code: string, time
   } else {
     // "R\x00" (no raw-paste) or an older board that ignores it: plain raw mode.
     mode = 'raw';
-    await reader.readUntil(RAW_PROMPT.slice(-3), 1_000).catch(() => '');
+    // Boards follow "R\x00" with ">" or with the whole raw prompt again: let it arrive, drop it.
+    await delay(300);
+    reader.discard();
     for (let i = 0; i < bytes.length; i += 256) {
       await claim.write(bytes.subarray(i, i + 256));
       await delay(10);
@@ -174,6 +176,11 @@ class ClaimReader {
 
   get available(): number {
     return this.end - this.start;
+  }
+
+  /** Drops what has arrived so far. */
+  discard(): void {
+    this.start = this.end;
   }
 
   stop(): void {
